@@ -1,0 +1,76 @@
+// kvsim: offline KV-cache eviction simulator. Dispatches to one subcommand.
+#include <H5Epublic.h>
+
+#include <exception>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "io/errors.hpp"
+#include "sim/cli/commands.hpp"
+
+namespace {
+
+
+using Fn = int (*)(const kvsim::cli::Args&);
+
+const std::map<std::string, std::pair<Fn, const char*>>& command_table() {
+  using namespace kvsim::cli;
+  static const std::map<std::string, std::pair<Fn, const char*>> table = {
+      {"inspect", {cmd_inspect, "print a dump's attributes, datasets and (--stats) sanity statistics"}},
+      {"synth", {cmd_synth, "write a seeded synthetic dump with realistic attention structure"}},
+  };
+  return table;
+}
+
+void print_usage(std::ostream& out) {
+  out << "usage: kvsim <subcommand> [options]\n\nsubcommands:\n";
+  for (const auto& [name, entry] : command_table()) {
+    out << "  " << name << std::string(name.size() < 10 ? 10 - name.size() : 1, ' ')
+        << entry.second << "\n";
+  }
+  out << "\n`kvsim <subcommand> --help` shows a subcommand's options.\n"
+      << "exit codes: 0 success, 1 bad input or failure, 2 bad usage\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5 errors become our own messages
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string sub = argv[1];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (sub == "--version") {
+    std::cout << "kvsim " << KVSIM_VERSION << " (" << KVSIM_GIT_REVISION << ")\n";
+    return 0;
+  }
+  const auto& table = command_table();
+  auto it = table.find(sub);
+  if (it == table.end()) {
+    std::cerr << "kvsim: unknown subcommand '" << sub << "'\n";
+    print_usage(std::cerr);
+    return 2;
+  }
+  kvsim::cli::Args args(argv + 2, argv + argc);
+  try {
+    return it->second.first(args);
+  } catch (const kvsim::UsageError& e) {
+    std::cerr << "kvsim " << sub << ": usage error: " << e.what() << "\n";
+    return 2;
+  } catch (const kvsim::InputError& e) {
+    std::cerr << "kvsim " << sub << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "kvsim " << sub << ": error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "kvsim " << sub << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,18 @@
+#pragma once
+// Shared Boost.Program_options plumbing for the subcommands.
+#include <boost/program_options.hpp>
+#include <string>
+
+#include "sim/cli/commands.hpp"
+
+namespace kvsim::cli {
+
+namespace po = boost::program_options;
+
+// Parses `args` against `desc` (+ positional), turning every Boost parse error
+// into a UsageError. Returns false when --help was given (usage already printed).
+bool parse_options(const std::string& command, const std::string& synopsis, const Args& args,
+                   po::options_description& desc, po::variables_map& vm,
+                   const po::positional_options_description* positional = nullptr);
+
+}  // namespace kvsim::cli
