@@ -10,6 +10,7 @@
 
 #include "io/atomic_file.hpp"
 #include "io/errors.hpp"
+#include "io/half.hpp"
 #include "io/hdf5_handle.hpp"
 
 namespace kvsim {
@@ -313,7 +314,20 @@ void DumpReader::Impl::read_floats(const std::string& dataset, const std::vector
                           nullptr) < 0)
     throw InputError(path + ": " + dataset + ": invalid selection");
   H5Id memspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
-  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, memspace.get(), filespace.get(), H5P_DEFAULT, out) < 0)
+  H5Id file_type(H5Dget_type(ds.get()), H5Tclose);
+  herr_t status;
+  if (H5Tget_class(file_type.get()) == H5T_FLOAT && H5Tget_size(file_type.get()) == 2) {
+    // Read the raw halves (no HDF5 conversion) and widen them ourselves: see io/half.hpp.
+    hsize_t n = 1;
+    for (hsize_t c : count) n *= c;
+    std::vector<std::uint16_t> raw(static_cast<std::size_t>(n));
+    H5Id native_half = make_half_type();
+    status = H5Dread(ds.get(), native_half.get(), memspace.get(), filespace.get(), H5P_DEFAULT, raw.data());
+    for (std::size_t i = 0; i < raw.size(); ++i) out[i] = half_to_float(raw[i]);
+  } else {
+    status = H5Dread(ds.get(), H5T_NATIVE_FLOAT, memspace.get(), filespace.get(), H5P_DEFAULT, out);
+  }
+  if (status < 0)
     throw InputError(path + ": cannot read dataset " + dataset + " (truncated or corrupt file?)");
 }
 
@@ -484,7 +498,15 @@ void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,
   H5Id ds(H5Dcreate2(parent, name.c_str(), float_type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
                      H5P_DEFAULT),
           H5Dclose);
-  if (!ds.valid() || H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+  herr_t status = -1;
+  if (ds.valid() && storage == StorageType::f16) {
+    std::vector<std::uint16_t> halves(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+    for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = float_to_half(data[i]);
+    status = H5Dwrite(ds.get(), float_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, halves.data());
+  } else if (ds.valid()) {
+    status = H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  }
+  if (status < 0)
     throw InputError(target->final_path() + ": cannot write dataset " + where + " (disk full?)");
 }
 

@@ -1,5 +1,7 @@
 // Synthetic dumps: deterministic per seed, and carrying the attention
 // structure (sink, retrieval tokens) that eviction studies depend on.
+#include <omp.h>
+
 #include <cmath>
 #include <numeric>
 
@@ -62,6 +64,19 @@ TEST(Synth, DifferentSeedsAndLayersDiffer) {
   EXPECT_NE(a.k, b.k);
   EXPECT_NE(a.k, c.k);
   EXPECT_EQ(synth_layer(small_config(1), 1).k, c.k);
+}
+
+TEST(Synth, ThreadCountDoesNotChangeBits) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const LayerTensors one = synth_layer(small_config(9), 1);
+  omp_set_num_threads(2);
+  const LayerTensors two = synth_layer(small_config(9), 1);
+  omp_set_num_threads(before);
+  EXPECT_EQ(one.q, two.q);
+  EXPECT_EQ(one.k, two.k);
+  EXPECT_EQ(one.v, two.v);
+  EXPECT_EQ(*one.o_proj, *two.o_proj);
 }
 
 TEST(Synth, ShapesFollowTheConfig) {
