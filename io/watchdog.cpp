@@ -62,7 +62,8 @@ class Watchdog {
         std::fflush(stderr);
         std::_Exit(1);
       }
-      changed_.wait_until(lock, first->second.deadline);
+      const Clock::time_point deadline = first->second.deadline;  // the entry may go while we wait
+      changed_.wait_until(lock, deadline);
     }
   }
 
