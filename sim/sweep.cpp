@@ -133,9 +133,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
           o.sinks = o.recent = 0;  // protections are applied model-wide below
           scores[k][li] = oneshot_scores(*pol, x, geom, res.layers[li], 0, o, shared);
         }
-        if (spec.progress)
-          spec.progress("pre-pass (model-wide) layer " + std::to_string(li + 1) + "/" +
-                        std::to_string(nL));
+        if (spec.progress) spec.progress(li + 1, 2L * nL);
       }
       for (std::size_t k = 0; k < model_policies.size(); ++k) {
         KeptSet cand;
@@ -229,12 +227,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
       }
       if (spec.keep_sets) res.kept[i][li] = std::move(kept[i]);
     }
-    if (spec.progress) {
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "layer %d (%d/%d) done, %.1f s elapsed", layer, li + 1, nL,
-                    since(t_start));
-      spec.progress(buf);
-    }
+    if (spec.progress) spec.progress(model_kept.empty() ? li + 1 : nL + li + 1, model_kept.empty() ? nL : 2L * nL);
   }
   for (auto& r : rows) res.rows.insert(res.rows.end(), r.begin(), r.end());
   res.wall_seconds = since(t_start);

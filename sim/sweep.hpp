@@ -66,7 +66,7 @@ struct SweepSpec {
   ReplayOptions options;
   std::vector<int> layers;  // empty = all layers
   bool keep_sets = false;   // keep every item's kept sets in the result (tests, analysis)
-  std::function<void(const std::string&)> progress;  // per-layer progress lines (stderr)
+  std::function<void(long done, long total)> progress;  // per-layer progress (stderr)
 };
 
 // Metric ids; names in metric_name(). Per-head metrics are also summarised per
