@@ -31,6 +31,12 @@ struct FutureAttention {
   }
 };
 
-FutureAttention compute_future_attention(const LayerTensors& x, const LayerGeom& geom);
+// Computes into `fa`, reusing its buffers (no page faults when called layer after layer).
+void compute_future_attention(const LayerTensors& x, const LayerGeom& geom, FutureAttention& fa);
+inline FutureAttention compute_future_attention(const LayerTensors& x, const LayerGeom& geom) {
+  FutureAttention fa;
+  compute_future_attention(x, geom, fa);
+  return fa;
+}
 
 }  // namespace kvsim

@@ -20,7 +20,7 @@ void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int 
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float alpha = 1.f, float beta = 0.f);
 
-// exp for x <= ~88 (Cephes polynomial, ~1 ulp); vectorisable, deterministic.
+// exp for x <= ~88 (Cephes polynomial, ~1 ulp), 0 below -64; vectorisable, deterministic.
 float expf_fast(float x);
 
 // In-place softmax of row[0, n_visible) (already scaled logits); row[n_visible, n) = 0.
