@@ -1,6 +1,6 @@
 // streamingllm (Xiao et al. 2023, arXiv 2309.17453): keep the first n_sink
-// tokens (attention sinks) and the most recent ones. Score = position, sinks
-// get max+1.
+// tokens (attention sinks) and the most recent ones. Score = position; sinks
+// score above every position (earlier sinks higher).
 #include "policies/policy.hpp"
 
 namespace kvsim {
@@ -14,7 +14,8 @@ class StreamingPolicy : public Policy {
       out[g].resize(ctx.cand[g].size());
       for (std::size_t i = 0; i < ctx.cand[g].size(); ++i) {
         const int p = ctx.cand[g][i];
-        out[g][i] = p < n_sink_ ? double(ctx.geom.T) + 1.0 : double(p);
+        // sinks above every position, earlier sinks first (budget < n_sink keeps the first N)
+        out[g][i] = p < n_sink_ ? double(ctx.geom.T) + 1.0 + double(n_sink_ - p) : double(p);
       }
     }
   }

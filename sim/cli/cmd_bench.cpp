@@ -35,12 +35,12 @@ int cmd_bench(const Args& args) {
        "also time a full sweep (all policies x 4 budgets) over this many generated layers");
   po::variables_map vm;
   if (!parse_options("bench", "[options]", args, desc, vm)) return 0;
-  if (small && vm["heads"].defaulted()) {
-    cfg.heads = 8;
-    cfg.kv_heads = 2;
-    cfg.head_dim = 64;
-    cfg.context = 2048;
-    cfg.budget = 512;
+  if (small) {  // only the options not given explicitly
+    if (vm["heads"].defaulted()) cfg.heads = 8;
+    if (vm["kv-heads"].defaulted()) cfg.kv_heads = 2;
+    if (vm["head-dim"].defaulted()) cfg.head_dim = 64;
+    if (vm["context"].defaulted()) cfg.context = 2048;
+    if (vm["budget"].defaulted()) cfg.budget = 512;
   }
   if (threads < 0) throw UsageError("--threads must be >= 0");
   if (threads > 0) omp_set_num_threads(threads);
