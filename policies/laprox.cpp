@@ -79,17 +79,22 @@ class LaproxPolicy : public Policy {
       group_attention(ctx.x, ctx.geom, g, qb, e, cand, probs);
       out[g].assign(n, 0.0);
       const float* qg = gram->q[g].data();
-      for (int j = 0; j < n; ++j) {
-        double iota2 = 0;
-        for (int a = 0; a < r; ++a)
-          for (int b = a; b < r; ++b) {
-            double ip = 0;
-            for (int i = 0; i < nq; ++i)
-              ip += double(probs[(std::size_t(a) * nq + i) * n + j]) * probs[(std::size_t(b) * nq + i) * n + j];
-            iota2 += (a == b ? 1.0 : 2.0) * ip * qg[std::size_t(a * r + b) * C + cand[j]];
+      // iota^2_j = sum_{a<=b} (2 - [a==b]) <A_a[:,j], A_b[:,j]> q_ab(j); the inner
+      // products are accumulated row by row (contiguous in j).
+      std::vector<double> iota2(n, 0.0), ip(n);
+      for (int a = 0; a < r; ++a)
+        for (int b = a; b < r; ++b) {
+          std::fill(ip.begin(), ip.end(), 0.0);
+          for (int i = 0; i < nq; ++i) {
+            const float* pa = &probs[(std::size_t(a) * nq + i) * n];
+            const float* pb = &probs[(std::size_t(b) * nq + i) * n];
+            for (int j = 0; j < n; ++j) ip[j] += double(pa[j]) * pb[j];
           }
-        out[g][j] = std::sqrt(std::max(0.0, iota2));
-      }
+          const float* q = qg + std::size_t(a * r + b) * C;
+          const double f = a == b ? 1.0 : 2.0;
+          for (int j = 0; j < n; ++j) iota2[j] += f * ip[j] * q[cand[j]];
+        }
+      for (int j = 0; j < n; ++j) out[g][j] = std::sqrt(std::max(0.0, iota2[j]));
       if (model_) {
         std::vector<float> Vc(std::size_t(n) * d);
         const float* V = ctx.x.v.data() + std::size_t(g) * T * d;
