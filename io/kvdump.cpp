@@ -12,6 +12,7 @@
 #include "io/errors.hpp"
 #include "io/half.hpp"
 #include "io/hdf5_handle.hpp"
+#include "io/watchdog.hpp"
 
 namespace kvsim {
 
@@ -207,6 +208,7 @@ struct DumpReader::Impl {
 DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const WatchdogGuard watchdog(60, path + ": reading the HDF5 metadata");
   impl_->path = path;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path + ": no such file");
@@ -307,6 +309,10 @@ const DatasetInfo& DumpReader::Impl::info(int layer, const std::string& name) co
 
 void DumpReader::Impl::read_floats(const std::string& dataset, const std::vector<hsize_t>& start,
                                    const std::vector<hsize_t>& count, float* out) const {
+  hsize_t n = 1;
+  for (hsize_t c : count) n *= c;
+  // Generous: a healthy disk delivers far more than 1 MB/s.
+  const WatchdogGuard watchdog(60.0 + static_cast<double>(n) * 4 / 1e6, path + ": reading " + dataset);
   H5Id ds(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw InputError(path + ": cannot open dataset " + dataset);
   H5Id filespace(H5Dget_space(ds.get()), H5Sclose);
@@ -318,8 +324,6 @@ void DumpReader::Impl::read_floats(const std::string& dataset, const std::vector
   herr_t status;
   if (H5Tget_class(file_type.get()) == H5T_FLOAT && H5Tget_size(file_type.get()) == 2) {
     // Read the raw halves (no HDF5 conversion) and widen them ourselves: see io/half.hpp.
-    hsize_t n = 1;
-    for (hsize_t c : count) n *= c;
     std::vector<std::uint16_t> raw(static_cast<std::size_t>(n));
     H5Id native_half = make_half_type();
     status = H5Dread(ds.get(), native_half.get(), memspace.get(), filespace.get(), H5P_DEFAULT, raw.data());
@@ -356,6 +360,7 @@ std::vector<std::size_t> DumpReader::shape(int layer, const std::string& name) c
 
 std::vector<int> DumpReader::tokens() const {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const WatchdogGuard watchdog(60, impl_->path + ": reading /tokens");
   std::vector<int> ids(static_cast<std::size_t>(impl_->attrs.n_tokens));
   H5Id ds(H5Dopen2(impl_->file.get(), "/tokens", H5P_DEFAULT), H5Dclose);
   if (!ds.valid() || H5Dread(ds.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()) < 0)
@@ -365,6 +370,7 @@ std::vector<int> DumpReader::tokens() const {
 
 std::vector<std::string> DumpReader::token_text() const {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const WatchdogGuard watchdog(60, impl_->path + ": reading /token_text");
   hid_t f = impl_->file.get();
   if (!link_exists(f, "/token_text")) return {};
   H5Id ds(H5Dopen2(f, "/token_text", H5P_DEFAULT), H5Dclose);
