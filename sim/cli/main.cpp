@@ -19,6 +19,7 @@ const std::map<std::string, std::pair<Fn, const char*>>& command_table() {
   static const std::map<std::string, std::pair<Fn, const char*>> table = {
       {"inspect", {cmd_inspect, "print a dump's attributes, datasets and (--stats) sanity statistics"}},
       {"synth", {cmd_synth, "write a seeded synthetic dump with realistic attention structure"}},
+      {"capture", {cmd_capture, "run a real Llama-family checkpoint on CPU and record a kvdump v1 file"}},
   };
   return table;
 }
