@@ -134,7 +134,8 @@ void write_capture_dump(const std::string& path, const LoadedModel& model, const
   attrs.n_tokens = static_cast<int>(result.tokens.size());
   attrs.rope_theta = c.rope_theta;
   attrs.attn_scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-  attrs.context_len = result.context_len;
+  // kvdump requires C < T; a dump with no future part leaves it to --window.
+  if (result.context_len < attrs.n_tokens) attrs.context_len = result.context_len;
 
   DumpWriter writer(path, attrs, meta.storage);
   std::vector<std::string> text;
