@@ -111,10 +111,8 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
       pieces_[id] = content;
       ids_[content] = id;
       special_[id] = added.value("special", false);
-      added_.emplace_back(content, id);
+      (added.value("normalized", false) ? normalized_added_ : raw_added_).emplace_back(content, id);
     }
-    std::sort(added_.begin(), added_.end(),
-              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 
     int rank = 0;
     for (const json& merge : model.at("merges")) {
@@ -142,6 +140,10 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
     collect_ops(doc["normalizer"], "normalizers", {"Prepend", "Replace"}, path, normalizers_);
     collect_ops(doc["decoder"], "decoders", {"Replace", "ByteFallback", "Fuse", "Strip", "Metaspace"}, path,
                 decoders_);
+    for (auto& added : normalized_added_) added.first = normalize(added.first);
+    auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
+    std::stable_sort(raw_added_.begin(), raw_added_.end(), longest_first);
+    std::stable_sort(normalized_added_.begin(), normalized_added_.end(), longest_first);
   } catch (const json::exception& e) {
     throw InputError(path + ": malformed tokenizer.json: " + e.what());
   }
@@ -201,12 +203,17 @@ std::vector<int> HfBpeTokenizer::bpe_word(const std::string& word) const {
   return symbols;
 }
 
-std::vector<int> HfBpeTokenizer::encode_segment(const std::string& segment, bool first_segment) const {
-  std::string text = segment;
+std::string HfBpeTokenizer::normalize(const std::string& text) const {
+  std::string out = text;
   for (const TextOp& op : normalizers_) {
-    if (op.type == "Prepend") text = text.empty() ? text : op.to + text;
-    else if (op.type == "Replace") text = utf8::replace_all(text, op.from, op.to);
+    if (op.type == "Prepend") out = out.empty() ? out : op.to + out;
+    else if (op.type == "Replace") out = utf8::replace_all(out, op.from, op.to);
   }
+  return out;
+}
+
+std::vector<int> HfBpeTokenizer::encode_normalized(const std::string& normalized, bool first_segment) const {
+  std::string text = normalized;
   std::vector<std::string> words;
   if (metaspace_pre_tokenizer_) {
     text = utf8::replace_all(text, " ", metaspace_replacement_);
@@ -237,24 +244,20 @@ std::vector<int> HfBpeTokenizer::encode_segment(const std::string& segment, bool
   return ids;
 }
 
-std::vector<int> HfBpeTokenizer::encode(const std::string& text) const {
-  // Added tokens are matched in the raw text first (longest first); the text
-  // between them is normalised and BPE-encoded segment by segment.
-  std::vector<int> ids;
+namespace {
+
+// Splits `text` at every occurrence of an added token (longest match first,
+// scanning left to right): calls on_text for the pieces between and
+// on_token for each match.
+template <typename OnText, typename OnToken>
+void split_on_added(const std::string& text, const std::vector<std::pair<std::string, int>>& added,
+                    OnText on_text, OnToken on_token) {
   std::size_t segment_start = 0;
-  bool first_segment = true;
-  auto flush = [&](std::size_t end) {
-    if (end > segment_start) {
-      auto part = encode_segment(text.substr(segment_start, end - segment_start), first_segment);
-      ids.insert(ids.end(), part.begin(), part.end());
-      first_segment = false;
-    }
-  };
   for (std::size_t pos = 0; pos < text.size();) {
     const std::pair<std::string, int>* hit = nullptr;
-    for (const auto& added : added_) {
-      if (!added.first.empty() && text.compare(pos, added.first.size(), added.first) == 0) {
-        hit = &added;
+    for (const auto& candidate : added) {
+      if (!candidate.first.empty() && text.compare(pos, candidate.first.size(), candidate.first) == 0) {
+        hit = &candidate;
         break;
       }
     }
@@ -262,13 +265,33 @@ std::vector<int> HfBpeTokenizer::encode(const std::string& text) const {
       ++pos;
       continue;
     }
-    flush(pos);
-    ids.push_back(hit->second);
-    first_segment = false;
+    if (pos > segment_start) on_text(text.substr(segment_start, pos - segment_start));
+    on_token(hit->second);
     pos += hit->first.size();
     segment_start = pos;
   }
-  flush(text.size());
+  if (text.size() > segment_start) on_text(text.substr(segment_start));
+}
+
+}  // namespace
+
+std::vector<int> HfBpeTokenizer::encode(const std::string& text) const {
+  std::vector<int> ids;
+  bool first_segment = true;
+  auto push_token = [&](int id) {
+    ids.push_back(id);
+    first_segment = false;
+  };
+  auto encode_plain = [&](const std::string& normalized_piece) {
+    auto part = encode_normalized(normalized_piece, first_segment);
+    ids.insert(ids.end(), part.begin(), part.end());
+    first_segment = false;
+  };
+  split_on_added(text, raw_added_,
+                 [&](const std::string& raw_piece) {
+                   split_on_added(normalize(raw_piece), normalized_added_, encode_plain, push_token);
+                 },
+                 push_token);
   return ids;
 }
 

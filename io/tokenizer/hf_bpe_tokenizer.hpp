@@ -1,7 +1,9 @@
 #pragma once
 // Hugging Face tokenizer.json with a BPE model of the SentencePiece kind
-// (Llama-2, TinyLlama, tinystories-656k): added/special tokens matched first,
-// normalizers Prepend/Replace, no pre-tokenizer or Metaspace, merges applied
+// (Llama-2, TinyLlama, tinystories-656k). Like the Rust `tokenizers`: added
+// tokens with normalized=false are split off the raw text, the rest is
+// normalised (Prepend/Replace) and split on the normalised form of the other
+// added tokens, no pre-tokenizer or Metaspace, merges applied
 // by rank, unknown characters via byte fallback "<0xNN>" (else <unk>), and
 // the Replace/ByteFallback/Fuse/Strip/Metaspace decoders. Byte-level BPE
 // (GPT-2 / Llama-3 / Qwen2) needs a Unicode regex pre-tokenizer and is refused
@@ -35,7 +37,8 @@ class HfBpeTokenizer : public Tokenizer {
   };
 
  private:
-  std::vector<int> encode_segment(const std::string& segment, bool first_segment) const;
+  std::string normalize(const std::string& text) const;
+  std::vector<int> encode_normalized(const std::string& text, bool first_segment) const;
   std::vector<int> bpe_word(const std::string& word) const;
   std::vector<std::string> decode_pieces(std::vector<std::string> pieces, bool strip) const;
 
@@ -43,7 +46,9 @@ class HfBpeTokenizer : public Tokenizer {
   std::vector<std::string> pieces_;
   std::unordered_map<std::string, int> ids_;
   std::map<std::pair<int, int>, std::pair<int, int>> merges_;  // (left, right) -> (rank, merged id)
-  std::vector<std::pair<std::string, int>> added_;             // longest content first
+  // Added tokens as matched: raw content (normalized=false) in the input text,
+  // normalised content (normalized=true) in the normalised text; longest first.
+  std::vector<std::pair<std::string, int>> raw_added_, normalized_added_;
   std::vector<bool> special_;
   std::vector<TextOp> normalizers_;
   std::vector<TextOp> decoders_;
