@@ -10,7 +10,9 @@
 
 #include "io/atomic_file.hpp"
 #include "io/errors.hpp"
+#include "io/half.hpp"
 #include "io/hdf5_handle.hpp"
+#include "io/watchdog.hpp"
 
 namespace kvsim {
 
@@ -206,6 +208,7 @@ struct DumpReader::Impl {
 DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const WatchdogGuard watchdog(60, path + ": reading the HDF5 metadata");
   impl_->path = path;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path + ": no such file");
@@ -306,6 +309,10 @@ const DatasetInfo& DumpReader::Impl::info(int layer, const std::string& name) co
 
 void DumpReader::Impl::read_floats(const std::string& dataset, const std::vector<hsize_t>& start,
                                    const std::vector<hsize_t>& count, float* out) const {
+  hsize_t n = 1;
+  for (hsize_t c : count) n *= c;
+  // Generous: a healthy disk delivers far more than 1 MB/s.
+  const WatchdogGuard watchdog(60.0 + static_cast<double>(n) * 4 / 1e6, path + ": reading " + dataset);
   H5Id ds(H5Dopen2(file.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) throw InputError(path + ": cannot open dataset " + dataset);
   H5Id filespace(H5Dget_space(ds.get()), H5Sclose);
@@ -313,7 +320,18 @@ void DumpReader::Impl::read_floats(const std::string& dataset, const std::vector
                           nullptr) < 0)
     throw InputError(path + ": " + dataset + ": invalid selection");
   H5Id memspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
-  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, memspace.get(), filespace.get(), H5P_DEFAULT, out) < 0)
+  H5Id file_type(H5Dget_type(ds.get()), H5Tclose);
+  herr_t status;
+  if (H5Tget_class(file_type.get()) == H5T_FLOAT && H5Tget_size(file_type.get()) == 2) {
+    // Read the raw halves (no HDF5 conversion) and widen them ourselves: see io/half.hpp.
+    std::vector<std::uint16_t> raw(static_cast<std::size_t>(n));
+    H5Id native_half = make_half_type();
+    status = H5Dread(ds.get(), native_half.get(), memspace.get(), filespace.get(), H5P_DEFAULT, raw.data());
+    for (std::size_t i = 0; i < raw.size(); ++i) out[i] = half_to_float(raw[i]);
+  } else {
+    status = H5Dread(ds.get(), H5T_NATIVE_FLOAT, memspace.get(), filespace.get(), H5P_DEFAULT, out);
+  }
+  if (status < 0)
     throw InputError(path + ": cannot read dataset " + dataset + " (truncated or corrupt file?)");
 }
 
@@ -342,6 +360,7 @@ std::vector<std::size_t> DumpReader::shape(int layer, const std::string& name) c
 
 std::vector<int> DumpReader::tokens() const {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const WatchdogGuard watchdog(60, impl_->path + ": reading /tokens");
   std::vector<int> ids(static_cast<std::size_t>(impl_->attrs.n_tokens));
   H5Id ds(H5Dopen2(impl_->file.get(), "/tokens", H5P_DEFAULT), H5Dclose);
   if (!ds.valid() || H5Dread(ds.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()) < 0)
@@ -351,6 +370,7 @@ std::vector<int> DumpReader::tokens() const {
 
 std::vector<std::string> DumpReader::token_text() const {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
+  const WatchdogGuard watchdog(60, impl_->path + ": reading /token_text");
   hid_t f = impl_->file.get();
   if (!link_exists(f, "/token_text")) return {};
   H5Id ds(H5Dopen2(f, "/token_text", H5P_DEFAULT), H5Dclose);
@@ -484,7 +504,15 @@ void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,
   H5Id ds(H5Dcreate2(parent, name.c_str(), float_type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
                      H5P_DEFAULT),
           H5Dclose);
-  if (!ds.valid() || H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+  herr_t status = -1;
+  if (ds.valid() && storage == StorageType::f16) {
+    std::vector<std::uint16_t> halves(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space.get())));
+    for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = float_to_half(data[i]);
+    status = H5Dwrite(ds.get(), float_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, halves.data());
+  } else if (ds.valid()) {
+    status = H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+  }
+  if (status < 0)
     throw InputError(target->final_path() + ": cannot write dataset " + where + " (disk full?)");
 }
 

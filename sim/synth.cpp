@@ -151,7 +151,6 @@ LayerTensors synth_layer(const SynthConfig& cfg, int layer) {
   const double scale = a.scale();
   const std::uint64_t layer_seed = stream_seed(cfg.seed, static_cast<std::uint64_t>(layer), 1);
   const Layout layout = token_layout(cfg, layer_seed);
-  Rng rng(layer_seed);
   const Vec freq = rope_frequencies(d, a.rope_theta);
 
   // Target logits (after scaling): sink ~ ln T + 1, retrieval ~ ln T, local peak ~ 3.
@@ -173,7 +172,11 @@ LayerTensors synth_layer(const SynthConfig& cfg, int layer) {
     if (!dims.slow(i)) local[i] = 1.0;
   local = normalized(local);
 
+  // Each KV head draws from its own stream, so heads generate in parallel and
+  // the result does not depend on the thread count.
+#pragma omp parallel for schedule(dynamic)
   for (int g = 0; g < G; ++g) {
+    Rng rng(stream_seed(cfg.seed, static_cast<std::uint64_t>(layer), 100 + static_cast<std::uint64_t>(g)));
     const Vec shared_key = unit_in_slow_dims(rng, dims);   // where most keys sit
     const Vec query_dir = unit_in_slow_dims(rng, dims);    // where queries point (and the sink)
     const Vec retrieval_dir = unit_in_slow_dims(rng, dims);
@@ -214,6 +217,7 @@ LayerTensors synth_layer(const SynthConfig& cfg, int layer) {
     }
   }
   if (cfg.with_o_proj) {
+    Rng rng(stream_seed(cfg.seed, static_cast<std::uint64_t>(layer), 2));
     const int D = a.hidden_size;
     Matrix w = Matrix::from_shape({std::size_t(D), std::size_t(H * d)});
     const double s = 1.0 / std::sqrt(static_cast<double>(H * d));

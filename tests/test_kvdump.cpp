@@ -2,6 +2,7 @@
 // clear error for every class of invalid file.
 #include <hdf5.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -312,6 +313,25 @@ TEST(KvDumpInvalid, ExtraLayerGroup) {
   ScratchDir dir;
   expect_input_error(damaged_dump(dir, [](hid_t f) { set_int_attr(f, "n_layers", 1); }),
                      {"/layers/1", "n_layers = 1"});
+}
+
+}  // namespace
+}  // namespace kvsim
+
+namespace kvsim {
+namespace {
+
+TEST(KvDumpInvalid, LibraryHangBecomesAClearError) {
+  // A fuzzer-found file on which libhdf5 1.10 loops forever while reading a
+  // string attribute; the watchdog turns that into exit status 1.
+  const std::string fixture = std::string(KVSIM_SOURCE_DIR) + "/tests/fixtures/hdf5-hang.h5";
+  const auto start = std::chrono::steady_clock::now();
+  auto r = test::run_shell("KVSIM_IO_TIMEOUT=1 " + std::string(KVSIM_BINARY) + " inspect " + fixture);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("hdf5-hang.h5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("corrupt file?"), std::string::npos) << r.err;
+  EXPECT_LT(seconds, 30);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/progress.hpp"
 
 namespace kvsim::cli {
 namespace {
@@ -23,6 +24,7 @@ std::size_t count_nonfinite(const float* data, std::size_t n) {
 
 void print_layer_stats(const DumpReader& dump) {
   const DumpAttrs& a = dump.attrs();
+  Progress progress("inspect layers", a.n_layers);
   std::cout << "\nlayer\tkey_norm_mean\tkey_norm_min\tkey_norm_max\tnonfinite_q\tnonfinite_k\tnonfinite_v\n";
   for (int l = 0; l < a.n_layers; ++l) {
     LayerFields fields;
@@ -42,9 +44,8 @@ void print_layer_stats(const DumpReader& dump) {
               << count_nonfinite(t.q.data(), t.q.size()) << "\t"
               << count_nonfinite(t.k.data(), t.k.size()) << "\t"
               << count_nonfinite(t.v.data(), t.v.size()) << "\n";
-    std::cerr << "\rinspect: layer " << l + 1 << "/" << a.n_layers << std::flush;
+    progress.update(l + 1);
   }
-  std::cerr << "\n";
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "io/errors.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/progress.hpp"
 #include "sim/synth.hpp"
 
 namespace kvsim::cli {
@@ -40,10 +41,8 @@ int cmd_synth(const Args& args) {
   } catch (const InputError& e) {
     throw UsageError(e.what());
   }
-  write_synth_dump(cfg, out, [](int done, int total) {
-    std::cerr << "\rsynth: layer " << done << "/" << total << std::flush;
-    if (done == total) std::cerr << "\n";
-  });
+  Progress progress("synth layers", cfg.n_layers);
+  write_synth_dump(cfg, out, [&](int done, int) { progress.update(done); });
   const DumpAttrs a = cfg.attrs();
   std::cout << "wrote " << out << ": " << a.n_layers << " layers, " << a.n_heads << " heads, "
             << a.n_kv_heads << " KV heads, d=" << a.head_dim << ", " << a.n_tokens
