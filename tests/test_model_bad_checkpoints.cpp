@@ -272,6 +272,29 @@ TEST(ModelCheckpointErrors, NotAModelPath) {
   EXPECT_MENTIONS(error_of([&] { load_model(dir.path().string()); }), "config.json");
 }
 
+TEST(ModelCheckpoint, Llama2cNegativeVocabMeansSeparateClassifier) {
+  test::ScratchDir dir;
+  const int D = 8, F = 12, L = 1, H = 2, G = 1, V = 16, S = 4, hd = D / H;
+  const std::int32_t header[7] = {D, F, L, H, G, -V, S};
+  const std::size_t n_floats = V * D + L * D + L * D * D + 2 * L * D * (G * hd) + L * D * D + L * D + 3 * L * D * F +
+                               D + S * hd + V * D;
+  std::vector<float> values(n_floats);
+  for (std::size_t i = 0; i < n_floats; ++i) values[i] = static_cast<float>(i % 13) / 16.0f - 0.375f;
+  std::ofstream out(dir.file("untied.bin"), std::ios::binary);
+  out.write(reinterpret_cast<const char*>(header), sizeof header);
+  out.write(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+  out.close();
+  const LoadedModel model = load_model(dir.file("untied.bin"));
+  EXPECT_FALSE(model.config.tie_word_embeddings);
+  EXPECT_EQ(model.config.vocab_size, V);
+  EXPECT_EQ(model.config.rope_pairing, RopePairing::interleaved);
+  EXPECT_NE(model.weights.lm_head, model.weights.token_embedding);
+  // The classifier is the last V*D floats, after the skipped freq_cis tables.
+  EXPECT_EQ(model.weights.lm_head[0], values[n_floats - V * D]);
+  EXPECT_EQ(model.weights.final_norm[0], values[n_floats - V * D - S * hd - D]);
+  EXPECT_EQ(run_tokens(model, {1, 2}).size(), static_cast<std::size_t>(V));
+}
+
 TEST(ModelCheckpointErrors, TruncatedLlama2cCheckpoint) {
   test::ScratchDir dir;
   const std::int32_t header[7] = {8, 12, 1, 2, 1, 16, 32};  // dim, hidden, layers, heads, kv heads, vocab, seq
