@@ -66,6 +66,7 @@ struct DatasetInfo {
   std::vector<std::size_t> dims;
   H5T_class_t type_class = H5T_NO_CLASS;
   std::size_t type_size = 0;
+  std::string unwritten;  // why the data is incomplete; empty when fully written
 };
 
 DatasetInfo dataset_info(hid_t file, const std::string& path, const std::string& file_name) {
@@ -83,6 +84,12 @@ DatasetInfo dataset_info(hid_t file, const std::string& path, const std::string&
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   info.exists = true;
   info.dims.assign(dims.begin(), dims.end());
+  // Unwritten chunks read back as the fill value (zeros): a silently wrong
+  // tensor. A dump whose writer died half-way must be refused instead.
+  H5D_space_status_t status;
+  if (H5Dget_space_status(ds.get(), &status) >= 0 && status != H5D_SPACE_STATUS_ALLOCATED &&
+      H5Sget_simple_extent_npoints(space.get()) > 0)
+    info.unwritten = status == H5D_SPACE_STATUS_NOT_ALLOCATED ? "no data" : "missing chunks";
   info.type_class = H5Tget_class(type.get());
   info.type_size = H5Tget_size(type.get());
   return info;
@@ -287,6 +294,8 @@ void DumpReader::Impl::validate_layers() {
       if (info.dims != expected)
         throw InputError(path + ": " + ds + " has shape " + shape_string(info.dims) + ", expected " +
                          shape_string(expected) + " from the root attributes");
+      if (!info.unwritten.empty())
+        throw InputError(path + ": " + ds + " was never completely written (" + info.unwritten + ")");
       layers[static_cast<std::size_t>(l)][name] = info;
     };
     for (const auto& [name, shape] : required) check(name, shape, true);

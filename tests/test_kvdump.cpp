@@ -336,3 +336,41 @@ TEST(KvDumpInvalid, LibraryHangBecomesAClearError) {
 
 }  // namespace
 }  // namespace kvsim
+
+namespace kvsim {
+namespace {
+
+TEST(KvDumpInvalid, DatasetNeverWritten) {
+  // A dataset created but never filled reads back as zeros in HDF5; the reader
+  // must refuse it rather than replay zeros.
+  test::ScratchDir dir;
+  const std::string path = dir.file("hollow.h5");
+  {
+    DumpWriter w(path, small_attrs());
+    std::vector<int> ids(40, 5);
+    w.write_tokens(ids);
+    for (int l = 0; l < 2; ++l) w.write_layer(l, formula_layer(small_attrs(), l));
+    w.finish();
+  }
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  H5Ldelete(f, "/layers/1/k", H5P_DEFAULT);
+  hsize_t dims[3] = {2, 40, 8}, chunk[3] = {1, 40, 8};
+  hid_t space = H5Screate_simple(3, dims, nullptr);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 3, chunk);
+  hid_t ds = H5Dcreate2(f, "/layers/1/k", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  std::vector<float> one_head(40 * 8, 1.0f);  // write head 0 only: head 1's chunk stays missing
+  hsize_t start[3] = {0, 0, 0}, count[3] = {1, 40, 8};
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+  hid_t mem = H5Screate_simple(3, count, nullptr);
+  H5Dwrite(ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, one_head.data());
+  H5Sclose(mem);
+  H5Dclose(ds);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Fclose(f);
+  expect_input_error(path, {"/layers/1/k", "never completely written", "missing chunks"});
+}
+
+}  // namespace
+}  // namespace kvsim
