@@ -1,5 +1,7 @@
 #include "io/watchdog.hpp"
 
+#include "io/crash_guard.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -33,6 +35,7 @@ class Watchdog {
     }
     const auto id = next_id_++;
     const auto span = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    set_current_activity(what.c_str());
     armed_[id] = Armed{Clock::now() + span, std::move(what)};
     changed_.notify_one();
     return id;
@@ -41,6 +44,7 @@ class Watchdog {
   void disarm(unsigned long id) {
     std::lock_guard<std::mutex> lock(mutex_);
     armed_.erase(id);
+    set_current_activity(armed_.empty() ? "" : armed_.rbegin()->second.what.c_str());
     changed_.notify_one();
   }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "io/crash_guard.hpp"
 #include "io/errors.hpp"
 #include "sim/cli/commands.hpp"
 
@@ -42,6 +43,7 @@ void print_usage(std::ostream& out) {
 
 int main(int argc, char** argv) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5 errors become our own messages
+  kvsim::install_crash_handler();
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;
