@@ -1,5 +1,5 @@
 #pragma once
-// IEEE 754 binary16 <-> binary32. HDF5 converts float16 datasets itself, but
+// IEEE 754 binary16 <-> binary32 (and bfloat16 -> binary32 for checkpoints). HDF5 converts float16 datasets itself, but
 // its generic soft conversion runs at ~15 M values/s, which made reading a
 // float16 layer of a 32-head 4K-token dump take ~1.7 s (measured with
 // `kvsim inspect --stats`); these branch-light conversions run at memory speed.
@@ -26,6 +26,14 @@ inline float half_to_float(std::uint16_t h) {
   }
   float f;
   std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// bfloat16 is the upper half of an IEEE binary32: widening is exact.
+inline float bfloat16_to_float(std::uint16_t bits) {
+  const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, sizeof f);
   return f;
 }
 

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "io/errors.hpp"
-#include "io/model/half_float.hpp"
+#include "io/half.hpp"
 
 namespace kvsim {
 
@@ -88,7 +88,7 @@ const float* SafetensorsCheckpoint::f32(const std::string& name,
     for (std::size_t i = 0; i < n; ++i) {
       std::uint16_t bits;
       std::memcpy(&bits, t.bytes + 2 * i, 2);
-      out[i] = t.dtype == WeightDType::bf16 ? bf16_to_f32(bits) : f16_to_f32(bits);
+      out[i] = t.dtype == WeightDType::bf16 ? bfloat16_to_float(bits) : half_to_float(bits);
     }
   }
   return out.data();
