@@ -4,6 +4,7 @@
 // direction with a distinctive minority, "retrieval" tokens that the future
 // queries attend to, and GQA. Same config + seed => identical dataset bytes.
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "io/kvdump.hpp"
@@ -36,7 +37,9 @@ LayerTensors synth_layer(const SynthConfig& config, int layer);
 // Token ids of the synthetic sequence (deterministic in the seed).
 std::vector<int> synth_tokens(const SynthConfig& config);
 
-// Writes the whole dump layer by layer (one layer in memory at a time).
-void write_synth_dump(const SynthConfig& config, const std::string& path);
+// Writes the whole dump layer by layer (one layer in memory at a time);
+// on_layer_written(done, total) reports progress.
+void write_synth_dump(const SynthConfig& config, const std::string& path,
+                      const std::function<void(int, int)>& on_layer_written = {});
 
 }  // namespace kvsim

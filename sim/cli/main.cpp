@@ -19,6 +19,11 @@ const std::map<std::string, std::pair<Fn, const char*>>& command_table() {
   static const std::map<std::string, std::pair<Fn, const char*>> table = {
       {"inspect", {cmd_inspect, "print a dump's attributes, datasets and (--stats) sanity statistics"}},
       {"synth", {cmd_synth, "write a seeded synthetic dump with realistic attention structure"}},
+      {"replay", {cmd_replay, "replay a dump through one eviction policy at one budget; results.csv + run.json"}},
+      {"sweep", {cmd_sweep, "policies x budgets in one pass over the dump; results.csv + run.json"}},
+      {"policies", {cmd_policies, "list the eviction policies, their parameters and defaults"}},
+      {"bench", {cmd_bench, "time the engine on a synthetic Llama-3.1-8B-shaped layer"}},
+      {"capture", {cmd_capture, "run a real Llama-family checkpoint on CPU and record a kvdump v1 file"}},
   };
   return table;
 }

@@ -1,0 +1,73 @@
+#include "io/model/hf_loader.hpp"
+
+#include <filesystem>
+
+#include "io/errors.hpp"
+#include "io/model/hf_config.hpp"
+#include "io/model/safetensors_checkpoint.hpp"
+
+namespace kvsim {
+
+namespace fs = std::filesystem;
+
+LoadedModel load_hf_model(const std::string& directory) {
+  LoadedModel model;
+  model.format = "hf-safetensors";
+  model.config = parse_hf_config((fs::path(directory) / "config.json").string());
+  model.name = fs::path(directory).lexically_normal().filename().string();
+  if (model.name.empty()) model.name = fs::path(directory).lexically_normal().parent_path().filename().string();
+  model.storage = std::make_shared<WeightStorage>();
+
+  const ModelConfig& c = model.config;
+  const SafetensorsCheckpoint ckpt(directory);
+  ckpt.retain_in(*model.storage);
+  WeightStorage& store = *model.storage;
+  const std::int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const std::int64_t QD = c.q_dim(), KD = c.kv_dim();
+
+  // Tied checkpoints often store only one of the two names (tinystories-656k
+  // keeps lm_head.weight and aliases the embedding to it in the metadata).
+  const bool has_embed = ckpt.has("model.embed_tokens.weight");
+  const bool has_head = ckpt.has("lm_head.weight");
+  if (!has_embed && !(c.tie_word_embeddings && has_head))
+    ckpt.tensor("model.embed_tokens.weight");  // throws "missing"
+  model.weights.token_embedding =
+      ckpt.f32(has_embed ? "model.embed_tokens.weight" : "lm_head.weight", {V, D}, store);
+  if (has_head && !c.tie_word_embeddings) {
+    model.weights.lm_head = ckpt.f32("lm_head.weight", {V, D}, store);
+  } else if (c.tie_word_embeddings) {
+    model.weights.lm_head = model.weights.token_embedding;
+  } else {
+    ckpt.tensor("lm_head.weight");  // untied but absent: throws "missing"
+  }
+  model.weights.final_norm = ckpt.f32("model.norm.weight", {D}, store);
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LayerWeights w;
+    w.attn_norm = ckpt.f32(p + "input_layernorm.weight", {D}, store);
+    w.wq = ckpt.f32(p + "self_attn.q_proj.weight", {QD, D}, store);
+    w.wk = ckpt.f32(p + "self_attn.k_proj.weight", {KD, D}, store);
+    w.wv = ckpt.f32(p + "self_attn.v_proj.weight", {KD, D}, store);
+    w.wo = ckpt.f32(p + "self_attn.o_proj.weight", {D, QD}, store);
+    if (c.qkv_bias) {
+      w.bq = ckpt.f32(p + "self_attn.q_proj.bias", {QD}, store);
+      w.bk = ckpt.f32(p + "self_attn.k_proj.bias", {KD}, store);
+      w.bv = ckpt.f32(p + "self_attn.v_proj.bias", {KD}, store);
+    }
+    if (c.o_bias) w.bo = ckpt.f32(p + "self_attn.o_proj.bias", {D}, store);
+    w.ffn_norm = ckpt.f32(p + "post_attention_layernorm.weight", {D}, store);
+    w.w_gate = ckpt.f32(p + "mlp.gate_proj.weight", {F, D}, store);
+    w.w_up = ckpt.f32(p + "mlp.up_proj.weight", {F, D}, store);
+    w.w_down = ckpt.f32(p + "mlp.down_proj.weight", {D, F}, store);
+    if (c.mlp_bias) {
+      w.b_gate = ckpt.f32(p + "mlp.gate_proj.bias", {F}, store);
+      w.b_up = ckpt.f32(p + "mlp.up_proj.bias", {F}, store);
+      w.b_down = ckpt.f32(p + "mlp.down_proj.bias", {D}, store);
+    }
+    model.weights.layers.push_back(w);
+  }
+  return model;
+}
+
+}  // namespace kvsim

@@ -1,0 +1,12 @@
+#pragma once
+// Loads an HF LlamaForCausalLM-family directory (config.json + safetensors).
+#include <string>
+
+#include "io/model/model_weights.hpp"
+
+namespace kvsim {
+
+// Throws InputError naming the file and tensor/key at fault.
+LoadedModel load_hf_model(const std::string& directory);
+
+}  // namespace kvsim

@@ -1,0 +1,85 @@
+#include "io/model/llama2c_loader.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+
+#include "io/errors.hpp"
+#include "io/model/mapped_file.hpp"
+
+namespace kvsim {
+
+LoadedModel load_llama2c_model(const std::string& bin_path) {
+  auto map = std::make_shared<MappedFile>(bin_path);
+  constexpr std::size_t header_bytes = 7 * sizeof(std::int32_t);
+  if (map->size() < header_bytes) throw InputError(bin_path + ": truncated llama2.c checkpoint (no header)");
+  std::int32_t h[7];
+  std::memcpy(h, map->data(), header_bytes);
+  if (h[0] == 0x616b3432) {  // "ak42": the versioned llama2.c export
+    throw InputError(bin_path + ": llama2.c version-1/2 exports are not supported; export with the legacy (v0) format");
+  }
+
+  LoadedModel model;
+  model.format = "llama2c";
+  model.name = std::filesystem::path(bin_path).stem().string();
+  ModelConfig& c = model.config;
+  c.architecture = "llama2c";
+  c.hidden_size = h[0];
+  c.intermediate_size = h[1];
+  c.n_layers = h[2];
+  c.n_heads = h[3];
+  c.n_kv_heads = h[4];
+  c.tie_word_embeddings = h[5] > 0;
+  c.vocab_size = h[5] < 0 ? -h[5] : h[5];
+  c.max_position_embeddings = h[6];
+  c.head_dim = c.n_heads > 0 ? c.hidden_size / c.n_heads : 0;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 10000.0;
+  c.rope_pairing = RopePairing::interleaved;
+  c.bos_token_id = 1;
+  c.eos_token_ids = {2};
+  c.validate(bin_path + " header");
+  if (c.max_position_embeddings <= 0) throw InputError(bin_path + ": header seq_len must be positive");
+
+  const std::size_t D = c.hidden_size, F = c.intermediate_size, L = c.n_layers, V = c.vocab_size;
+  const std::size_t QD = c.q_dim(), KD = c.kv_dim(), hd = c.head_dim;
+  const std::size_t seq = c.max_position_embeddings;
+  std::size_t n_floats = V * D + L * D + L * D * QD + 2 * L * D * KD + L * QD * D + L * D + 3 * L * D * F +
+                         D + seq * hd;  // freq_cis_real + freq_cis_imag: seq * hd/2 each
+  if (!c.tie_word_embeddings) n_floats += V * D;
+  const std::size_t expected = header_bytes + n_floats * sizeof(float);
+  if (map->size() != expected) {
+    throw InputError(bin_path + ": size " + std::to_string(map->size()) + " bytes does not match the header (" +
+                     std::to_string(expected) + " bytes expected for dim=" + std::to_string(D) +
+                     ", layers=" + std::to_string(L) + "): truncated or not a legacy llama2.c checkpoint");
+  }
+
+  // The 28-byte header keeps the float data 4-byte aligned inside the map.
+  const float* cursor = reinterpret_cast<const float*>(map->data() + header_bytes);
+  auto take = [&cursor](std::size_t n) {
+    const float* p = cursor;
+    cursor += n;
+    return p;
+  };
+  ModelWeights& w = model.weights;
+  w.layers.resize(L);
+  w.token_embedding = take(V * D);
+  for (auto& lw : w.layers) lw.attn_norm = take(D);
+  for (auto& lw : w.layers) lw.wq = take(QD * D);
+  for (auto& lw : w.layers) lw.wk = take(KD * D);
+  for (auto& lw : w.layers) lw.wv = take(KD * D);
+  for (auto& lw : w.layers) lw.wo = take(D * QD);
+  for (auto& lw : w.layers) lw.ffn_norm = take(D);
+  for (auto& lw : w.layers) lw.w_gate = take(F * D);  // w1
+  for (auto& lw : w.layers) lw.w_down = take(D * F);  // w2
+  for (auto& lw : w.layers) lw.w_up = take(F * D);    // w3
+  w.final_norm = take(D);
+  take(seq * hd);  // legacy freq_cis tables, unused (RoPE is computed)
+  w.lm_head = c.tie_word_embeddings ? w.token_embedding : take(V * D);
+
+  model.storage = std::make_shared<WeightStorage>();
+  model.storage->keep_alive.push_back(map);
+  return model;
+}
+
+}  // namespace kvsim

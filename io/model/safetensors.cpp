@@ -1,0 +1,105 @@
+#include "io/model/safetensors.hpp"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "io/errors.hpp"
+
+namespace kvsim {
+
+const char* dtype_name(WeightDType dtype) {
+  switch (dtype) {
+    case WeightDType::f32: return "F32";
+    case WeightDType::f16: return "F16";
+    case WeightDType::bf16: return "BF16";
+  }
+  return "?";
+}
+
+std::size_t dtype_size(WeightDType dtype) { return dtype == WeightDType::f32 ? 4 : 2; }
+
+std::size_t SafetensorsTensor::numel() const {
+  std::size_t n = 1;
+  for (auto dim : shape) n *= static_cast<std::size_t>(dim);
+  return n;
+}
+
+std::string SafetensorsTensor::shape_string() const {
+  std::ostringstream out;
+  out << "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+namespace {
+
+WeightDType parse_dtype(const std::string& path, const std::string& name, const std::string& text) {
+  if (text == "F32") return WeightDType::f32;
+  if (text == "F16") return WeightDType::f16;
+  if (text == "BF16") return WeightDType::bf16;
+  throw InputError(path + ": tensor '" + name + "' has unsupported dtype " + text +
+                   " (supported: F32, F16, BF16)");
+}
+
+}  // namespace
+
+SafetensorsFile::SafetensorsFile(const std::string& path)
+    : map_(std::make_shared<MappedFile>(path)) {
+  const std::size_t file_size = map_->size();
+  if (file_size < 8) throw InputError(path + ": truncated safetensors file (no header length)");
+  std::uint64_t header_len = 0;
+  std::memcpy(&header_len, map_->data(), 8);  // little-endian hosts only (x86-64, aarch64)
+  if (header_len > file_size - 8) {
+    throw InputError(path + ": truncated safetensors file: header of " + std::to_string(header_len) +
+                     " bytes does not fit in a file of " + std::to_string(file_size) + " bytes");
+  }
+  const std::size_t data_start = 8 + header_len;
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(map_->data() + 8, map_->data() + data_start);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": safetensors header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object()) throw InputError(path + ": safetensors header is not a JSON object");
+
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      if (entry.is_object()) {
+        for (const auto& [key, value] : entry.items())
+          if (value.is_string()) metadata_[key] = value.get<std::string>();
+      }
+      continue;
+    }
+    SafetensorsTensor tensor;
+    tensor.name = name;
+    tensor.file = path;
+    try {
+      tensor.dtype = parse_dtype(path, name, entry.at("dtype").get<std::string>());
+      tensor.shape = entry.at("shape").get<std::vector<std::int64_t>>();
+      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
+      if (offsets.size() != 2 || offsets[1] < offsets[0])
+        throw InputError(path + ": tensor '" + name + "' has malformed data_offsets");
+      for (auto dim : tensor.shape)
+        if (dim < 0) throw InputError(path + ": tensor '" + name + "' has a negative dimension");
+      tensor.n_bytes = offsets[1] - offsets[0];
+      if (tensor.n_bytes != tensor.numel() * dtype_size(tensor.dtype)) {
+        throw InputError(path + ": tensor '" + name + "' occupies " + std::to_string(tensor.n_bytes) +
+                         " bytes but " + dtype_name(tensor.dtype) + " " + tensor.shape_string() +
+                         " needs " + std::to_string(tensor.numel() * dtype_size(tensor.dtype)));
+      }
+      if (offsets[1] > file_size - data_start) {
+        throw InputError(path + ": truncated safetensors file: tensor '" + name + "' ends at byte " +
+                         std::to_string(data_start + offsets[1]) + " but the file has only " +
+                         std::to_string(file_size) + " bytes");
+      }
+      tensor.bytes = map_->data() + data_start + offsets[0];
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(path + ": tensor '" + name + "' has a malformed header entry: " + e.what());
+    }
+    tensors_.emplace(name, std::move(tensor));
+  }
+}
+
+}  // namespace kvsim

@@ -1,0 +1,101 @@
+#include "io/model/safetensors_checkpoint.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "io/errors.hpp"
+#include "io/model/half_float.hpp"
+
+namespace kvsim {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::ostringstream out;
+  out << "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+std::vector<std::string> shard_names_from_index(const fs::path& index_path) {
+  std::ifstream in(index_path);
+  if (!in) throw InputError(index_path.string() + ": cannot open");
+  nlohmann::json index;
+  try {
+    index = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(index_path.string() + ": not valid JSON: " + e.what());
+  }
+  if (!index.contains("weight_map") || !index["weight_map"].is_object())
+    throw InputError(index_path.string() + ": missing 'weight_map'");
+  std::set<std::string> shards;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) shards.insert(shard.get<std::string>());
+  return {shards.begin(), shards.end()};
+}
+
+}  // namespace
+
+SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& directory) : directory_(directory) {
+  const fs::path dir(directory);
+  std::vector<std::string> shard_names;
+  if (fs::exists(dir / "model.safetensors.index.json")) {
+    shard_names = shard_names_from_index(dir / "model.safetensors.index.json");
+  } else if (fs::exists(dir / "model.safetensors")) {
+    shard_names = {"model.safetensors"};
+  } else {
+    throw InputError(directory + ": no model.safetensors or model.safetensors.index.json");
+  }
+  for (const auto& shard : shard_names) {
+    const fs::path path = dir / shard;
+    if (!fs::exists(path)) throw InputError(path.string() + ": shard listed in the index is missing");
+    files_.push_back(std::make_shared<SafetensorsFile>(path.string()));
+    for (const auto& [name, tensor] : files_.back()->tensors()) by_name_[name] = &tensor;
+  }
+}
+
+bool SafetensorsCheckpoint::has(const std::string& name) const { return by_name_.count(name) > 0; }
+
+const SafetensorsTensor& SafetensorsCheckpoint::tensor(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) throw InputError(directory_ + ": tensor '" + name + "' is missing from the checkpoint");
+  return *it->second;
+}
+
+const float* SafetensorsCheckpoint::f32(const std::string& name,
+                                        const std::vector<std::int64_t>& expected_shape,
+                                        WeightStorage& storage) const {
+  const SafetensorsTensor& t = tensor(name);
+  if (t.shape != expected_shape) {
+    throw InputError(t.file + ": tensor '" + name + "' has shape " + t.shape_string() + ", expected " +
+                     shape_string(expected_shape) + " from config.json");
+  }
+  const std::size_t n = t.numel();
+  const bool aligned = reinterpret_cast<std::uintptr_t>(t.bytes) % alignof(float) == 0;
+  if (t.dtype == WeightDType::f32 && aligned) return reinterpret_cast<const float*>(t.bytes);
+
+  std::vector<float>& out = storage.widened.emplace_back(n);
+  if (t.dtype == WeightDType::f32) {
+    std::memcpy(out.data(), t.bytes, n * sizeof(float));  // misaligned: one copy
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint16_t bits;
+      std::memcpy(&bits, t.bytes + 2 * i, 2);
+      out[i] = t.dtype == WeightDType::bf16 ? bf16_to_f32(bits) : f16_to_f32(bits);
+    }
+  }
+  return out.data();
+}
+
+void SafetensorsCheckpoint::retain_in(WeightStorage& storage) const {
+  for (const auto& file : files_) storage.keep_alive.push_back(file);
+}
+
+}  // namespace kvsim

@@ -1,0 +1,15 @@
+#pragma once
+// Minimal UTF-8 helpers for the tokenizers (which merge per code point).
+#include <string>
+#include <vector>
+
+namespace kvsim::utf8 {
+
+// Splits into code points; a malformed byte becomes a one-byte piece of its own
+// (the tokenizers then byte-fallback on it).
+std::vector<std::string> split_code_points(const std::string& text);
+bool is_valid(const std::string& text);
+// Replaces every occurrence of `from` (non-empty) with `to`.
+std::string replace_all(const std::string& text, const std::string& from, const std::string& to);
+
+}  // namespace kvsim::utf8

@@ -1,0 +1,111 @@
+#pragma once
+// The policy interface: a policy scores candidate tokens (higher = keep); the
+// shared machinery in sim/ does block processing, protections, selection,
+// GQA reduction and metrics. Adding a policy = one .cpp file here exposing
+// `PolicyInfo <name>_policy_info()` + one line in policies/registry.cpp.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/geometry.hpp"
+
+namespace kvsim {
+
+struct FutureAttention;
+
+// How the top-N selection pools candidates.
+enum class Pooling {
+  per_head,   // top N per KV head
+  per_layer,  // top G*N over the layer's KV heads, each keeps >= floor(0.2 N)
+  model       // one-shot top L*G*N over all layers (scores / layer_normalizer())
+};
+
+// Per-layer data computed once and shared by every policy instance and budget.
+struct LayerShared {
+  const FutureAttention* future = nullptr;  // full future-query attention: only `oracle` reads it
+  std::map<std::string, std::shared_ptr<void>> cache;  // filled serially in prepare_layer()
+  template <class T>
+  T* get(const std::string& key) const {
+    auto it = cache.find(key);
+    return it == cache.end() ? nullptr : static_cast<T*>(it->second.get());
+  }
+};
+
+// What a policy sees at one step of block prompt processing.
+struct StepContext {
+  const LayerTensors& x;  // whole layer; a policy reads queries at positions < block_end only
+  const LayerGeom& geom;
+  const LayerShared& shared;
+  int layer;
+  int block_begin;  // tokens [block_begin, block_end) joined the candidates at this step
+  int block_end;    // processed prefix [0, block_end): its queries are visible
+  const KeptSet& cand;  // candidates per KV head, sorted positions (cache ∪ block)
+  int budget;           // N
+  GqaReduce gqa;
+  std::uint64_t seed;
+};
+
+using Scores = std::vector<std::vector<double>>;  // [G][index into cand[g]]
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual Pooling pooling() const { return Pooling::per_head; }
+  virtual bool keep_all() const { return false; }        // `full`
+  virtual bool needs_o_proj() const { return false; }    // `laprox`
+  virtual bool observes_fill() const { return false; }   // scored on the initial fill [0, N) (h2o)
+  // Context-dependent parameter checks (e.g. window > context): UsageError naming the parameter.
+  virtual void check(const LayerGeom& geom) const {}
+  // Called serially once per layer before any scoring; may fill `shared.cache`
+  // (policy-independent precomputations, shared by every instance and budget).
+  virtual void prepare_layer(const LayerTensors& x, const LayerGeom& geom, LayerShared& shared) const {}
+  virtual void begin_layer(const StepContext& first_step) {}
+  // Fills out[g][i] = score of cand[g][i]. May run its KV heads in parallel.
+  virtual void score(const StepContext& ctx, Scores& out) = 0;
+  // Model-wide pooling divides a layer's one-shot scores by this (LaProx: ||Y_l||_F).
+  virtual double layer_normalizer() const { return 1.0; }
+};
+
+struct ParamDef {
+  std::string name;
+  std::string default_value;
+  std::string help;
+};
+
+class PolicyParams {
+ public:
+  std::string policy;
+  std::map<std::string, std::string> values;  // defaults overridden by the user's values
+  const std::string& get(const std::string& key) const;
+  // Integer in [lo, hi]; otherwise UsageError naming "<policy>:<key>".
+  int get_int(const std::string& key, int lo, int hi) const;
+};
+
+struct PolicyInfo {
+  std::string name;
+  std::string description;
+  std::vector<ParamDef> params;
+  std::function<std::unique_ptr<Policy>(const PolicyParams&)> make;  // validates values
+};
+
+struct PolicySpec {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> given;  // as typed, in order
+  PolicyParams params;                                      // resolved
+  std::string label() const;  // "name" or "name:k=v,k=v" (given parameters only)
+};
+
+const std::vector<PolicyInfo>& policy_registry();  // policies/registry.cpp
+const PolicyInfo& find_policy(const std::string& name);  // UsageError listing valid names
+std::string policy_names();                              // "full, random, ..."
+// "snapkv:window=32,kernel=7" -> validated spec (UsageError on unknown name/parameter/value).
+PolicySpec parse_policy_spec(const std::string& text);
+// "all" or "a,b:k=v,k2=v2,c" (an item with '=' and no ':' continues the previous
+// policy's parameters; ';' also separates policies).
+std::vector<PolicySpec> parse_policy_list(const std::string& text);
+std::unique_ptr<Policy> make_policy(const PolicySpec& spec);
+
+}  // namespace kvsim

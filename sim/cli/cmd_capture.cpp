@@ -1,0 +1,129 @@
+// kvsim capture: run a real checkpoint on CPU and record a kvdump v1 file.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "io/errors.hpp"
+#include "io/model/load_model.hpp"
+#include "io/tokenizer/load_tokenizer.hpp"
+#include "sim/cli/options.hpp"
+#include "sim/model/capture.hpp"
+
+namespace kvsim::cli {
+
+namespace {
+
+std::string read_text_file(const std::string& path, const char* option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open " + option + " file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string out = text.str();
+  // An editor's trailing newline is not part of the prompt.
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  if (out.empty()) throw InputError(path + ": " + option + " file is empty");
+  return out;
+}
+
+}  // namespace
+
+int cmd_capture(const Args& args) {
+  po::options_description desc("capture options");
+  std::string model_path, tokenizer_path, prompt_file, question_file, tokens_file, out_path, dtype, model_name;
+  int context_len = 0, generate = 0;
+  desc.add_options()
+      ("model", po::value(&model_path)->required(), "HF checkpoint directory (config.json + *.safetensors) or llama2.c .bin")
+      ("tokenizer", po::value(&tokenizer_path), "tokenizer.json or llama2.c tokenizer .bin (default: found beside the model)")
+      ("prompt-file", po::value(&prompt_file), "UTF-8 text: the context (BOS is prepended)")
+      ("question-file", po::value(&question_file), "UTF-8 text appended after the context as the first future queries")
+      ("tokens-file", po::value(&tokens_file), "whitespace-separated token ids fed as given (bypasses the tokenizer)")
+      ("context-len", po::value(&context_len), "with --tokens-file: tokens [0, C) are the context (default: all of them)")
+      ("generate", po::value(&generate)->default_value(32), "greedy tokens generated after the prompt (future queries)")
+      ("ignore-eos", po::bool_switch(), "keep generating past an end-of-sequence token")
+      ("no-bos", po::bool_switch(), "with --prompt-file: do not prepend the BOS token")
+      ("dtype", po::value(&dtype)->default_value("f32"), "storage type in the dump: f32 | f16")
+      ("model-name", po::value(&model_name), "`model` attribute (default: the checkpoint's name)")
+      ("out", po::value(&out_path)->required(), "output kvdump v1 file (.h5)");
+  po::variables_map vm;
+  if (!parse_options("capture", "--model M (--prompt-file F [--question-file Q] | --tokens-file F [--context-len C]) "
+                                "[--generate N] --out dump.h5",
+                     args, desc, vm))
+    return 0;
+  if (prompt_file.empty() == tokens_file.empty()) throw UsageError("give exactly one of --prompt-file and --tokens-file");
+  if (!question_file.empty() && prompt_file.empty()) throw UsageError("--question-file needs --prompt-file");
+  if (vm.count("context-len") && tokens_file.empty()) throw UsageError("--context-len needs --tokens-file (with --prompt-file the context is the prompt)");
+  if (generate < 0) throw UsageError("--generate must be >= 0");
+  StorageType storage;
+  if (dtype == "f32") storage = StorageType::f32;
+  else if (dtype == "f16") storage = StorageType::f16;
+  else throw UsageError("--dtype must be f32 or f16, got '" + dtype + "'");
+
+  auto progress = [](const std::string& line) { std::cerr << "kvsim capture: " << line << std::endl; };
+  const auto start = std::chrono::steady_clock::now();
+  const LoadedModel model = load_model(model_path);
+  const ModelConfig& c = model.config;
+  progress("loaded " + model.format + " model '" + model.name + "': " + std::to_string(c.n_layers) + " layers, " +
+           std::to_string(c.n_heads) + " query heads / " + std::to_string(c.n_kv_heads) + " KV heads, head_dim " +
+           std::to_string(c.head_dim) + ", vocab " + std::to_string(c.vocab_size));
+  // The tokenizer is required to encode text; with --tokens-file it only decodes.
+  std::unique_ptr<Tokenizer> tokenizer;
+  try {
+    tokenizer = load_tokenizer(model, model_path, tokenizer_path);
+  } catch (const InputError&) {
+    if (!prompt_file.empty() || !tokenizer_path.empty()) throw;
+    progress("note: the model's tokenizer is not supported; the dump will have no /token_text");
+  }
+
+  CaptureRequest request;
+  request.generate = generate;
+  request.progress = progress;
+  if (!vm["ignore-eos"].as<bool>()) request.stop_tokens = c.eos_token_ids;
+  if (!prompt_file.empty()) {
+    if (!tokenizer) throw InputError(model_path + ": no tokenizer found beside the model; pass --tokenizer or use --tokens-file");
+    if (!vm["no-bos"].as<bool>() && c.bos_token_id >= 0) request.prompt_tokens.push_back(c.bos_token_id);
+    auto context = tokenizer->encode(read_text_file(prompt_file, "--prompt-file"));
+    request.prompt_tokens.insert(request.prompt_tokens.end(), context.begin(), context.end());
+    request.context_len = static_cast<int>(request.prompt_tokens.size());
+    if (!question_file.empty()) {
+      auto question = tokenizer->encode(read_text_file(question_file, "--question-file"));
+      request.prompt_tokens.insert(request.prompt_tokens.end(), question.begin(), question.end());
+    }
+  } else {
+    request.prompt_tokens = read_token_ids_file(tokens_file, c.vocab_size);
+    request.context_len = vm.count("context-len") ? context_len : static_cast<int>(request.prompt_tokens.size());
+  }
+  if (request.context_len == static_cast<int>(request.prompt_tokens.size()) && generate == 0)
+    progress("warning: no future tokens (context = whole prompt and --generate 0): replay needs --window");
+
+  const CaptureResult result = run_capture(model, request);
+  DumpMetadata meta;
+  meta.model_name = model_name.empty() ? model.name : model_name;
+  meta.source = model.format == "llama2c" ? "llama2c" : "kvsim-capture";
+  meta.storage = storage;
+  write_capture_dump(out_path, model, result, tokenizer.get(), meta);
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const int T = static_cast<int>(result.tokens.size());
+  std::printf("captured %s -> %s\n", meta.model_name.c_str(), out_path.c_str());
+  std::printf("tokens: %d (context %d, future %d, generated %zu)\n", T, result.context_len, T - result.context_len,
+              result.generated.size());
+  std::printf("layers: %d, query heads %d, KV heads %d, head_dim %d, storage %s\n", c.n_layers, c.n_heads,
+              c.n_kv_heads, c.head_dim, dtype.c_str());
+  std::printf("seconds: %.3f total, %.3f prefill (%.1f tokens/s), %.3f generate (%.1f tokens/s)\n", total,
+              result.prefill_seconds, request.prompt_tokens.size() / std::max(result.prefill_seconds, 1e-9),
+              result.generate_seconds, result.generated.size() / std::max(result.generate_seconds, 1e-9));
+  if (tokenizer) {
+    std::printf("generated text: %s\n", tokenizer->decode(result.generated).c_str());
+  } else {
+    std::printf("generated ids:");
+    for (int id : result.generated) std::printf(" %d", id);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace kvsim::cli

@@ -1,0 +1,216 @@
+// kvsim replay / kvsim sweep: replay a dump's context through eviction policies
+// and measure recall/error on the future queries (DESIGN §2-§4, §6).
+#include <omp.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "io/atomic_file.hpp"
+#include "io/errors.hpp"
+#include "io/kvdump.hpp"
+#include "sim/cli/options.hpp"
+#include "sim/progress.hpp"
+#include "sim/sweep.hpp"
+
+namespace kvsim::cli {
+namespace {
+
+struct CommonOptions {
+  std::string dump, out, gqa = "mean", layers;
+  ReplayOptions opt;
+  int threads = 0;
+  bool quiet = false;
+};
+
+void add_common(po::options_description& desc, CommonOptions& c) {
+  desc.add_options()
+      ("dump,d", po::value(&c.dump)->required(), "kvdump file (.h5)")
+      ("out,o", po::value(&c.out)->required(), "output directory (results.csv, run.json)")
+      ("block", po::value(&c.opt.block)->default_value(128), "block size B for block prompt processing (0 = one-shot)")
+      ("sinks", po::value(&c.opt.sinks)->default_value(0), "protect the first S tokens")
+      ("recent", po::value(&c.opt.recent)->default_value(0), "protect the last R processed tokens")
+      ("window", po::value(&c.opt.window)->default_value(128), "future-query window W: C = T - W when the dump has no context_len")
+      ("seed", po::value(&c.opt.seed)->default_value(0), "seed (random policy)")
+      ("gqa", po::value(&c.gqa)->default_value("mean"), "reduce per-query-head scores to the KV head: mean or max")
+      ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)")
+      ("threads", po::value(&c.threads)->default_value(0), "OpenMP threads (0 = default)")
+      ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table");
+}
+
+std::vector<int> parse_layers(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    try {
+      std::size_t pos = 0;
+      out.push_back(std::stoi(item, &pos));
+      if (pos != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw UsageError("--layers: '" + item + "' is not a layer index");
+    }
+  }
+  return out;
+}
+
+nlohmann::json attrs_json(const DumpAttrs& a) {
+  nlohmann::json j = {{"kvdump_version", a.version}, {"model", a.model},     {"source", a.source},
+                      {"n_layers", a.n_layers},      {"n_heads", a.n_heads}, {"n_kv_heads", a.n_kv_heads},
+                      {"head_dim", a.head_dim},      {"hidden_size", a.hidden_size},
+                      {"n_tokens", a.n_tokens},      {"rope_theta", a.rope_theta}};
+  j["attn_scale"] = a.attn_scale ? nlohmann::json(*a.attn_scale) : nlohmann::json(nullptr);
+  j["context_len"] = a.context_len ? nlohmann::json(*a.context_len) : nlohmann::json(nullptr);
+  return j;
+}
+
+int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpec spec) {
+  if (c.gqa == "mean") c.opt.gqa = GqaReduce::mean;
+  else if (c.gqa == "max") c.opt.gqa = GqaReduce::max;
+  else throw UsageError("--gqa must be mean or max, got '" + c.gqa + "'");
+  if (c.threads < 0) throw UsageError("--threads must be >= 0");
+  if (c.threads > 0) omp_set_num_threads(c.threads);
+  omp_set_max_active_levels(1);
+  spec.options = c.opt;
+  if (!c.layers.empty()) spec.layers = parse_layers(c.layers);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  DumpReader reader(c.dump);
+  DumpLayerSource source(reader);
+  std::unique_ptr<Progress> progress;
+  if (!c.quiet)
+    spec.progress = [&](long done, long total) {
+      if (!progress) progress = std::make_unique<Progress>(command + " layer passes", total, 2.0);
+      progress->update(done);
+    };
+  std::error_code ec;
+  std::filesystem::create_directories(c.out, ec);
+  if (ec || !std::filesystem::is_directory(c.out))
+    throw InputError("--out " + c.out + ": cannot create directory" + (ec ? ": " + ec.message() : ""));
+
+  SweepResult res = run_sweep(source, spec);
+  progress.reset();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  const std::string dump_name = std::filesystem::path(c.dump).filename().string();
+  write_file_atomically((std::filesystem::path(c.out) / "results.csv").string(),
+                        results_csv(res, dump_name));
+
+  nlohmann::json j;
+  j["kvsim_version"] = KVSIM_VERSION;
+  j["git_revision"] = KVSIM_GIT_REVISION;
+  j["command"] = command;
+  j["arguments"] = args;
+  j["dump"] = {{"path", std::filesystem::absolute(c.dump).string()},
+               {"size_bytes", reader.file_size()},
+               {"attrs", attrs_json(reader.attrs())},
+               {"has_o_proj", reader.has_o_proj()}};
+  j["context_len"] = res.geom.C;
+  j["future_queries"] = res.geom.W();
+  nlohmann::json pols = nlohmann::json::array();
+  for (const auto& p : spec.policies)
+    pols.push_back({{"label", p.label()}, {"name", p.name}, {"params", p.params.values}});
+  j["policies"] = pols;
+  nlohmann::json buds = nlohmann::json::array();
+  for (const auto& b : spec.budgets)
+    buds.push_back({{"text", b.text}, {"kind", b.ratio ? "ratio" : "tokens"}, {"value", b.value},
+                    {"tokens", b.tokens(res.geom.C)}});
+  j["budgets"] = buds;
+  j["options"] = {{"block", c.opt.block}, {"sinks", c.opt.sinks},   {"recent", c.opt.recent},
+                  {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa},
+                  {"threads", omp_get_max_threads()}};
+  j["layers"] = res.layers;
+  j["seed"] = c.opt.seed;
+  j["wall_seconds"] = wall;
+  j["timing_seconds"] = {{"read", res.read_seconds},
+                         {"future_attention", res.future_seconds},
+                         {"model_wide_prepass", res.prepass_seconds}};
+  nlohmann::json per = nlohmann::json::object();
+  for (std::size_t i = 0; i < res.items.size(); ++i) {
+    const auto& it = res.items[i];
+    per[it.policy_label + "@" + std::to_string(it.budget_tokens)] = {
+        {"select", res.select_seconds[i]}, {"metrics", res.metric_seconds[i]}};
+  }
+  j["timing_seconds"]["items"] = per;
+  j["outputs"] = {"results.csv", "run.json"};
+  write_file_atomically((std::filesystem::path(c.out) / "run.json").string(), j.dump(2) + "\n");
+
+  if (!c.quiet) std::cout << summary_table(res);
+  std::cout << "wrote " << (std::filesystem::path(c.out) / "results.csv").string() << " ("
+            << res.rows.size() << " rows) and run.json in " << std::fixed;
+  std::cout.precision(1);
+  std::cout << wall << " s\n";
+  return 0;
+}
+
+}  // namespace
+
+int cmd_replay(const Args& args) {
+  CommonOptions c;
+  std::string policy, budget;
+  po::options_description desc("replay options");
+  desc.add_options()
+      ("policy,p", po::value(&policy)->required(), "policy, e.g. snapkv:window=32,kernel=7 (see kvsim policies)")
+      ("budget,b", po::value(&budget)->required(), "context tokens kept per KV head (2048) or ratio of the context (0.25)");
+  add_common(desc, c);
+  po::variables_map vm;
+  if (!parse_options("replay", "--dump D --policy P --budget B --out DIR [options]", args, desc, vm))
+    return 0;
+  SweepSpec spec;
+  spec.policies.push_back(parse_policy_spec(policy));
+  spec.budgets.push_back(BudgetSpec::parse(budget));
+  return run("replay", args, c, spec);
+}
+
+int cmd_sweep(const Args& args) {
+  CommonOptions c;
+  std::string policies = "all", budgets = "0.05,0.1,0.25,0.5";
+  po::options_description desc("sweep options");
+  desc.add_options()
+      ("policies,p", po::value(&policies)->default_value(policies), "'all' or a list: knorm,snapkv:window=32,kernel=7,h2o")
+      ("budgets,b", po::value(&budgets)->default_value(budgets), "comma-separated budgets (tokens or ratios)");
+  add_common(desc, c);
+  po::variables_map vm;
+  if (!parse_options("sweep", "--dump D --out DIR [--policies all|LIST] [--budgets LIST] [options]", args,
+                     desc, vm))
+    return 0;
+  SweepSpec spec;
+  spec.policies = parse_policy_list(policies);
+  spec.budgets = parse_budget_list(budgets);
+  if (policies == "all") {
+    // `all` skips policies that cannot run on this dump (laprox without o_proj), with a note.
+    DumpReader reader(c.dump);
+    if (!reader.has_o_proj()) {
+      std::vector<PolicySpec> keep;
+      for (auto& p : spec.policies) {
+        if (make_policy(p)->needs_o_proj())
+          std::cerr << "kvsim sweep: note: skipping " << p.name << " (the dump has no o_proj)\n";
+        else
+          keep.push_back(p);
+      }
+      spec.policies = keep;
+    }
+  }
+  return run("sweep", args, c, spec);
+}
+
+int cmd_policies(const Args& args) {
+  po::options_description desc("policies options");
+  po::variables_map vm;
+  if (!parse_options("policies", "", args, desc, vm)) return 0;
+  for (const auto& p : policy_registry()) {
+    std::cout << p.name << std::string(p.name.size() < 14 ? 14 - p.name.size() : 1, ' ')
+              << p.description << "\n";
+    for (const auto& d : p.params)
+      std::cout << "    " << d.name << "=" << d.default_value << "  " << d.help << "\n";
+  }
+  std::cout << "\nusage: --policy NAME[:key=value,...]   e.g. --policy snapkv:window=32,kernel=7\n"
+               "shared options: --block B (default 128, 0 = one-shot), --sinks S, --recent R, "
+               "--seed, --gqa mean|max\n";
+  return 0;
+}
+
+}  // namespace kvsim::cli

@@ -1,0 +1,57 @@
+#pragma once
+// Shapes and replay options shared by the engine, the policies and the CLI.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/kvdump.hpp"
+
+namespace kvsim {
+
+enum class GqaReduce { mean, max };
+
+// One layer's geometry plus the context/future split (DESIGN §2).
+struct LayerGeom {
+  int H = 0;  // query heads
+  int G = 0;  // KV heads
+  int r = 1;  // GQA group size H/G
+  int d = 0;  // head dim
+  int T = 0;  // dumped tokens
+  int C = 0;  // context tokens [0, C); future queries [C, T)
+  int D = 0;  // hidden size (rows of o_proj)
+  float scale = 1.f;
+  int W() const { return T - C; }
+  int kv_of(int h) const { return h / r; }
+  static LayerGeom from(const DumpAttrs& attrs, int context_len);
+};
+
+struct ReplayOptions {
+  int block = 128;   // B; 0 = one-shot
+  int sinks = 0;     // --sinks S: first S tokens protected
+  int recent = 0;    // --recent R: last R processed tokens protected
+  int window = 128;  // --window W: C = T - W when the dump has no context_len
+  std::uint64_t seed = 0;
+  GqaReduce gqa = GqaReduce::mean;
+};
+
+// --budget 2048 (tokens) or --budget 0.25 (ratio of the context, N = floor(0.25 C)).
+struct BudgetSpec {
+  std::string text;
+  double value = 0;
+  bool ratio = false;
+  int tokens(int context_len) const;
+  static BudgetSpec parse(const std::string& text);  // UsageError naming --budget
+};
+std::vector<BudgetSpec> parse_budget_list(const std::string& text);
+
+// C from the dump's context_len, else T - window. Throws InputError/UsageError
+// unless 1 <= C < T.
+int resolve_context_len(const DumpAttrs& attrs, int window);
+
+// Checks that in-memory tensors match the geometry (InputError naming the tensor).
+void check_layer_shapes(const LayerTensors& x, const LayerGeom& g, int layer);
+
+// Kept context positions per KV head, sorted ascending.
+using KeptSet = std::vector<std::vector<int>>;
+
+}  // namespace kvsim

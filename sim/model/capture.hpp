@@ -1,0 +1,51 @@
+#pragma once
+// Capture = prefill a prompt, greedily generate, and record per layer what
+// kvdump v1 stores (DESIGN §1): post-RoPE q and k, v, pre-RoPE q, the norm
+// of the hidden state entering the layer, and the o_proj weight.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/kvdump.hpp"
+#include "io/model/model_weights.hpp"
+#include "io/tokenizer/tokenizer.hpp"
+
+namespace kvsim {
+
+struct CaptureRequest {
+  std::vector<int> prompt_tokens;  // prefilled in one pass (BOS included if wanted)
+  int context_len = 0;             // tokens [0, C) are the context
+  int generate = 0;                // greedy tokens appended after the prompt
+  std::vector<int> stop_tokens;    // generation ends after one of these (it is kept)
+  std::function<void(const std::string&)> progress;  // one line per event, may be empty
+};
+
+struct CaptureResult {
+  std::vector<int> tokens;     // prompt + generated, all fed through the model
+  std::vector<int> generated;  // the generated part
+  int context_len = 0;
+  double prefill_seconds = 0, generate_seconds = 0;
+  // Per layer, token-major [T, ...] rows, as the forward pass produced them.
+  struct LayerRecord {
+    std::vector<float> q, k, v, q_pre_rope, hidden_norm;
+  };
+  std::vector<LayerRecord> layers;
+
+  // Layer `layer` in dump layout ([H, T, d] etc.), including o_proj from `model`.
+  LayerTensors layer_tensors(const LoadedModel& model, int layer) const;
+};
+
+CaptureResult run_capture(const LoadedModel& model, const CaptureRequest& request);
+
+struct DumpMetadata {
+  std::string model_name;
+  std::string source;  // DESIGN §1 `source`
+  StorageType storage = StorageType::f32;
+};
+
+// Writes `result` as kvdump v1 (atomically: the DumpWriter renames on finish).
+// `tokenizer` may be null (then no /token_text).
+void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
+                        const Tokenizer* tokenizer, const DumpMetadata& meta);
+
+}  // namespace kvsim

@@ -1,0 +1,59 @@
+#pragma once
+// Reference fp32 forward pass of a Llama-family decoder on CPU: RMSNorm,
+// RoPE (either pairing), grouped-query attention with a KV cache, SwiGLU MLP.
+// Matrix products go through BLAS (cblas_sgemm); attention heads run in
+// parallel with OpenMP. A ForwardObserver sees every layer's activations,
+// which is how captures record q/k/v and tests compare against goldens.
+#include <vector>
+
+#include "io/model/model_weights.hpp"
+#include "sim/model/rope.hpp"
+
+namespace kvsim {
+
+// Row-major views, one row per token of the current forward() call.
+struct LayerActivations {
+  int first_position = 0;  // position of row 0
+  int n_tokens = 0;
+  const float* residual_in = nullptr;  // [n, D] hidden state entering the layer
+  const float* attn_norm_out = nullptr;  // [n, D] input of Wq/Wk/Wv
+  const float* q_pre_rope = nullptr;   // [n, H*d]
+  const float* k_pre_rope = nullptr;   // [n, G*d]
+  const float* q = nullptr;            // [n, H*d] post-RoPE
+  const float* k = nullptr;            // [n, G*d] post-RoPE (what the KV cache stores)
+  const float* v = nullptr;            // [n, G*d]
+  const float* attn_out = nullptr;     // [n, H*d] attention output before o_proj
+};
+
+class ForwardObserver {
+ public:
+  virtual ~ForwardObserver() = default;
+  virtual void on_layer(int layer, const LayerActivations& activations) = 0;
+};
+
+class Transformer {
+ public:
+  // `max_tokens`: KV cache capacity (prompt + generated tokens).
+  Transformer(const LoadedModel& model, int max_tokens);
+
+  // Feeds `tokens` at positions [position(), position() + n), appends their
+  // keys/values to the cache and returns the logits of the last one [V].
+  std::vector<float> forward(const std::vector<int>& tokens, ForwardObserver* observer = nullptr);
+
+  int position() const { return position_; }
+  const ModelConfig& config() const { return config_; }
+
+ private:
+  void attention(int layer, int n, const float* q, float* out) const;
+
+  const ModelConfig& config_;
+  const ModelWeights& weights_;
+  Rope rope_;
+  int max_tokens_;
+  int position_ = 0;
+  std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer [max_tokens, G*d]
+};
+
+int argmax(const std::vector<float>& logits);  // first maximum, as torch.argmax
+
+}  // namespace kvsim

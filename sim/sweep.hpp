@@ -1,0 +1,116 @@
+#pragma once
+// The sweep driver: every (policy, budget) over every layer, each layer read
+// ONCE (the model-wide laprox mode is the one exception: it needs a pre-pass
+// over the layers that stores only scores). Memory: one layer of tensors, its
+// FutureAttention, and per-item kept sets/state.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/kvdump.hpp"
+#include "policies/policy.hpp"
+
+namespace kvsim {
+
+// Where layers come from: a kvdump file, in-memory tensors (tests), a generator (bench).
+class LayerSource {
+ public:
+  virtual ~LayerSource() = default;
+  virtual const DumpAttrs& attrs() const = 0;
+  virtual bool has_o_proj() const = 0;
+  virtual LayerTensors read_layer(int layer) const = 0;
+};
+
+class DumpLayerSource : public LayerSource {
+ public:
+  explicit DumpLayerSource(const DumpReader& reader) : reader_(reader) {}
+  const DumpAttrs& attrs() const override { return reader_.attrs(); }
+  bool has_o_proj() const override { return reader_.has_o_proj(); }
+  LayerTensors read_layer(int layer) const override;
+
+ private:
+  const DumpReader& reader_;
+};
+
+class MemoryLayerSource : public LayerSource {
+ public:
+  MemoryLayerSource(DumpAttrs attrs, std::vector<LayerTensors> layers)
+      : attrs_(std::move(attrs)), layers_(std::move(layers)) {}
+  const DumpAttrs& attrs() const override { return attrs_; }
+  bool has_o_proj() const override;
+  LayerTensors read_layer(int layer) const override { return layers_.at(layer); }
+
+ private:
+  DumpAttrs attrs_;
+  std::vector<LayerTensors> layers_;
+};
+
+class GeneratedLayerSource : public LayerSource {
+ public:
+  GeneratedLayerSource(DumpAttrs attrs, bool o_proj, std::function<LayerTensors(int)> gen)
+      : attrs_(std::move(attrs)), o_proj_(o_proj), gen_(std::move(gen)) {}
+  const DumpAttrs& attrs() const override { return attrs_; }
+  bool has_o_proj() const override { return o_proj_; }
+  LayerTensors read_layer(int layer) const override { return gen_(layer); }
+
+ private:
+  DumpAttrs attrs_;
+  bool o_proj_;
+  std::function<LayerTensors(int)> gen_;
+};
+
+struct SweepSpec {
+  std::vector<PolicySpec> policies;
+  std::vector<BudgetSpec> budgets;
+  ReplayOptions options;
+  std::vector<int> layers;  // empty = all layers
+  bool keep_sets = false;   // keep every item's kept sets in the result (tests, analysis)
+  std::function<void(long done, long total)> progress;  // per-layer progress (stderr)
+};
+
+// Metric ids; names in metric_name(). Per-head metrics are also summarised per
+// layer as <name>_mean/_p50/_p95/_min at head -1.
+enum Metric : int {
+  kAttnRecall, kTopkRecall, kOracleGap, kHeadOutErr, kKeptFraction, kNumHeadMetrics,
+  kLayerOutErr = kNumHeadMetrics,
+  kFirstSummary  // + 4 * head metric + {0 mean, 1 p50, 2 p95, 3 min}
+};
+std::string metric_name(int metric);
+
+struct SweepItem {
+  int policy = 0;  // index into SweepSpec::policies
+  int budget = 0;  // index into SweepSpec::budgets
+  std::string policy_label;
+  int budget_tokens = 0;
+  double budget_ratio = 0;
+  int block = 0;  // block actually used (0 for one-shot-only modes)
+};
+
+struct MetricRow {
+  int item, layer, head, metric;
+  double value;
+};
+
+struct SweepResult {
+  LayerGeom geom;
+  std::vector<int> layers;
+  std::vector<SweepItem> items;
+  std::vector<MetricRow> rows;             // ordered by item, then layer, then metric, then head
+  std::vector<std::vector<KeptSet>> kept;  // [item][layer index] when keep_sets
+  std::vector<double> select_seconds;      // [item] replay (selection) time, summed over layers
+  std::vector<double> metric_seconds;      // [item]
+  double future_seconds = 0, future_flops = 0, read_seconds = 0, prepass_seconds = 0;
+  double wall_seconds = 0;
+};
+
+// Throws UsageError (bad policy parameters for this dump) or InputError (e.g.
+// laprox on a dump without o_proj) before any heavy work.
+SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec);
+
+// Outputs (DESIGN §6). results.csv: dump,policy,budget,budget_ratio,block,layer,head,metric,value
+std::string results_csv(const SweepResult& result, const std::string& dump_name);
+// policy x budget -> mean attn_recall, mean head_out_err, mean layer_out_err.
+std::string summary_table(const SweepResult& result);
+
+}  // namespace kvsim

@@ -1,0 +1,39 @@
+#pragma once
+// Shared helpers for the test suite: scratch directories and running the
+// kvsim binary as a user would.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+namespace kvsim::test {
+
+// A fresh directory under the system temp dir, removed on destruction.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `kvsim <args>` through /bin/sh (args are passed verbatim), capturing output.
+CommandResult run_kvsim(const std::string& args);
+// Runs an arbitrary shell command line, capturing output.
+CommandResult run_shell(const std::string& command);
+
+std::string read_text(const std::string& path);
+
+// The shared real models (../shared/data/models), or "" when absent.
+std::string shared_models_dir();
+
+}  // namespace kvsim::test
