@@ -11,6 +11,7 @@
 #include "analysis/pca_layer.hpp"
 #include "analysis/tidy_csv.hpp"
 #include "io/errors.hpp"
+#include "sim/geometry.hpp"
 
 namespace kvsim::analysis {
 
@@ -179,24 +180,17 @@ void write_meta(const DumpReader& dump, const AnalyzeOptions& o, int context_len
 
 }  // namespace
 
-int resolve_context_len(const DumpAttrs& attrs, int window, const std::string& where) {
-  const int T = attrs.n_tokens;
-  const int C = attrs.context_len ? *attrs.context_len : T - window;
-  if (C < 2 || C >= T)
-    throw InputError(where + ": context length " + std::to_string(C) + " of " + std::to_string(T) +
-                     " tokens leaves fewer than 2 context keys or no future query" +
-                     (attrs.context_len ? " (attribute context_len)" : " (--window)"));
-  return C;
-}
-
-std::string dump_label(const std::string& path) { return fs::path(path).stem().string(); }
+std::string dump_label(const std::string& path) { return fs::path(path).filename().string(); }
 
 std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptions& options,
                                       std::ostream& summary) {
   if (!options.pca && !options.correlation)
     throw UsageError("choose --pca and/or --correlation");
   const DumpAttrs& attrs = dump.attrs();
-  const int C = resolve_context_len(attrs, options.window, dump.path());
+  const int C = resolve_context_len(attrs, options.window);
+  if (C < 2)
+    throw InputError(dump.path() + ": the context holds " + std::to_string(C) +
+                     " token(s); PCA and correlations need at least 2");
   std::vector<int> layers = options.layers;
   if (layers.empty())
     for (int l = 0; l < attrs.n_layers; ++l) layers.push_back(l);

@@ -29,11 +29,7 @@ struct AnalyzeOptions {
   std::string out_dir;
 };
 
-// Context length per DESIGN §2; InputError when it leaves no context or no
-// future query.
-int resolve_context_len(const DumpAttrs& attrs, int window, const std::string& where);
-
-// The `dump` column value: file name without directories and extension.
+// The `dump` column value: file name without directories, as in results.csv.
 std::string dump_label(const std::string& path);
 
 // Returns the paths written. `summary` gets a few human-readable lines.

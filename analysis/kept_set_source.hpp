@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/geometry.hpp"
+
 namespace kvsim {
 class DumpReader;
 }
@@ -26,10 +28,13 @@ struct KeptSets {
 // nothing. Throws InputError naming the file on a missing column / bad value.
 KeptSetProvider kept_sets_from_csv(const std::string& path);
 
-// HOOK for the replay engine: the final kept set of `policy` at `budget`
-// (tokens or ratio, DESIGN §2) with block size `block`. Until the engine is
-// wired in (analysis/kept_set_source.cpp) this throws UsageError saying so.
-KeptSetProvider kept_sets_from_engine(const DumpReader& dump, const std::string& policy,
-                                      const std::string& budget, int block);
+// The replay engine's final kept set of `policy` (a spec such as
+// "snapkv:window=32") at `budget` (tokens or ratio, DESIGN §2) under `options`
+// (block, sinks, recent, window, seed, gqa), for `layers` (empty = all). Runs
+// one sweep item over those layers up front (run_sweep with keep_sets), so
+// UsageError/InputError for a bad policy or dump surface before any analysis.
+KeptSets kept_sets_from_engine(const DumpReader& dump, const std::string& policy,
+                               const std::string& budget, const ReplayOptions& options,
+                               const std::vector<int>& layers);
 
 }  // namespace kvsim::analysis
