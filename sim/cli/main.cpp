@@ -24,6 +24,8 @@ const std::map<std::string, std::pair<Fn, const char*>>& command_table() {
       {"sweep", {cmd_sweep, "policies x budgets in one pass over the dump; results.csv + run.json"}},
       {"policies", {cmd_policies, "list the eviction policies, their parameters and defaults"}},
       {"bench", {cmd_bench, "time the engine on a synthetic Llama-3.1-8B-shaped layer"}},
+      {"analyze", {cmd_analyze, "PCA key diversity and distinctiveness-vs-attention correlation of a dump; tidy CSVs"}},
+      {"plot", {cmd_plot, "draw figures (PNG + SVG) from results.csv or analyze CSVs: recall, layer-error, heatmap, pca, diversity"}},
       {"capture", {cmd_capture, "run a real Llama-family checkpoint on CPU and record a kvdump v1 file"}},
   };
   return table;

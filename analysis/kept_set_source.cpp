@@ -1,0 +1,64 @@
+#include "analysis/kept_set_source.hpp"
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <utility>
+
+#include "analysis/tidy_csv.hpp"
+#include "io/errors.hpp"
+#include "io/kvdump.hpp"
+#include "policies/policy.hpp"
+#include "sim/sweep.hpp"
+
+namespace kvsim::analysis {
+
+KeptSetProvider kept_sets_from_csv(const std::string& path) {
+  const CsvTable table = CsvTable::read(path);
+  const std::size_t c_layer = table.column("layer"), c_head = table.column("kv_head"),
+                    c_pos = table.column("position");
+  auto sets = std::make_shared<std::map<std::pair<int, int>, std::vector<int>>>();
+  for (std::size_t r = 0; r < table.rows(); ++r) {
+    const double layer = table.number(r, c_layer), head = table.number(r, c_head),
+                 pos = table.number(r, c_pos);
+    if (layer != std::floor(layer) || head != std::floor(head) || pos != std::floor(pos) ||
+        pos < 0)
+      throw InputError(path + ": data row " + std::to_string(r + 1) +
+                       ": layer, kv_head and position must be non-negative integers");
+    (*sets)[{int(layer), int(head)}].push_back(int(pos));
+  }
+  return [sets](int layer, int kv_head) {
+    auto it = sets->find({layer, kv_head});
+    return it == sets->end() ? std::vector<int>{} : it->second;
+  };
+}
+
+KeptSets kept_sets_from_engine(const DumpReader& dump, const std::string& policy,
+                               const std::string& budget, const ReplayOptions& options,
+                               const std::vector<int>& layers) {
+  SweepSpec spec;
+  spec.policies.push_back(parse_policy_spec(policy));
+  spec.budgets.push_back(BudgetSpec::parse(budget));
+  spec.options = options;
+  spec.layers = layers;
+  spec.keep_sets = true;
+  const SweepResult result = run_sweep(DumpLayerSource(dump), spec);
+
+  // layer -> [kv_head] -> kept positions, for the one sweep item
+  auto sets = std::make_shared<std::map<int, KeptSet>>();
+  for (std::size_t i = 0; i < result.layers.size(); ++i)
+    (*sets)[result.layers[i]] = result.kept.at(0).at(i);
+  KeptSets out;
+  out.policy = spec.policies.front().label();
+  out.budget = budget;
+  out.positions = [sets](int layer, int kv_head) {
+    auto it = sets->find(layer);
+    if (it == sets->end() || kv_head < 0 || kv_head >= int(it->second.size()))
+      throw std::out_of_range("no kept set replayed for layer " + std::to_string(layer) +
+                              ", kv_head " + std::to_string(kv_head));
+    return it->second[kv_head];
+  };
+  return out;
+}
+
+}  // namespace kvsim::analysis

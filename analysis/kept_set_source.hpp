@@ -1,0 +1,40 @@
+#pragma once
+// Where the kept/evicted flags of the PCA scatter come from. The analysis only
+// needs "which context positions does KV head g of layer l keep"; who decides
+// that (the replay engine, a file) sits behind this one function type.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/geometry.hpp"
+
+namespace kvsim {
+class DumpReader;
+}
+
+namespace kvsim::analysis {
+
+// Kept context positions (each in [0, C), any order) for (layer, kv_head).
+using KeptSetProvider = std::function<std::vector<int>(int layer, int kv_head)>;
+
+struct KeptSets {
+  std::string policy;  // labels only: written to the policy/budget columns
+  std::string budget;
+  KeptSetProvider positions;
+};
+
+// Reads a CSV with columns layer,kv_head,position (one row per kept context
+// token; other columns ignored). A (layer, kv_head) absent from the file keeps
+// nothing. Throws InputError naming the file on a missing column / bad value.
+KeptSetProvider kept_sets_from_csv(const std::string& path);
+
+// The replay engine's final kept set of `policy` (a spec such as
+// "snapkv:window=32") at `budget` (tokens or ratio, DESIGN §2) under `options`
+// (block, sinks, recent, window, seed, gqa), for `layers` (empty = all). Runs
+// one sweep item over those layers up front (run_sweep with keep_sets), so
+// UsageError/InputError for a bad policy or dump surface before any analysis.
+KeptSets kept_sets_from_engine(const DumpReader& dump, const std::string& policy,
+                               const std::string& budget, const ReplayOptions& options,
+                               const std::vector<int>& layers);
+
+}  // namespace kvsim::analysis

@@ -1,0 +1,84 @@
+// kvsim analyze: PCA key diversity and the diversity–attention correlation
+// (DESIGN §5) of a dump; tidy CSVs described in docs/ANALYSIS.md.
+#include <iostream>
+#include <sstream>
+
+#include "analysis/analyze_dump.hpp"
+#include "io/errors.hpp"
+#include "io/kvdump.hpp"
+#include "sim/cli/options.hpp"
+
+namespace kvsim::cli {
+
+namespace {
+
+std::vector<int> parse_layer_list(const std::string& text) {
+  std::vector<int> layers;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    std::size_t pos = 0;
+    int value = -1;
+    try {
+      value = std::stoi(item, &pos);
+    } catch (const std::exception&) {
+      pos = 0;
+    }
+    if (pos != item.size() || value < 0)
+      throw UsageError("--layers: '" + item + "' is not a layer index");
+    layers.push_back(value);
+  }
+  return layers;
+}
+
+}  // namespace
+
+int cmd_analyze(const Args& args) {
+  analysis::AnalyzeOptions o;
+  std::string dump, layers, kept_file, policy, budget, gqa = "mean";
+  ReplayOptions replay;
+  po::options_description desc("analyze options");
+  desc.add_options()
+      ("dump,d", po::value(&dump)->required(), "kvdump file (.h5)")
+      ("out,o", po::value(&o.out_dir)->required(), "output directory for the CSVs")
+      ("pca", po::bool_switch(&o.pca), "PCA key diversity per (layer, KV head)")
+      ("correlation", po::bool_switch(&o.correlation),
+       "distinctiveness/K-norm vs attention received per (layer, query head)")
+      ("layers", po::value(&layers), "comma-separated layer subset (default: all)")
+      ("window", po::value(&o.window)->default_value(128),
+       "future-query window W: C = T - W when the dump has no context_len")
+      ("bins", po::value(&o.n_bins)->default_value(10), "quantile bins of the key score (10 = deciles)")
+      ("kept", po::value(&kept_file),
+       "PCA kept/evicted flags from a CSV with columns layer,kv_head,position")
+      ("policy,p", po::value(&policy), "PCA kept/evicted flags from replaying this policy (with --budget)")
+      ("budget,b", po::value(&budget), "budget for --policy: tokens (512) or ratio of the context (0.1)")
+      ("block", po::value(&replay.block)->default_value(128), "--policy replay: block size (0 = one-shot)")
+      ("sinks", po::value(&replay.sinks)->default_value(0), "--policy replay: protect the first S tokens")
+      ("recent", po::value(&replay.recent)->default_value(0), "--policy replay: protect the last R tokens")
+      ("seed", po::value(&replay.seed)->default_value(0), "--policy replay: seed (random policy)")
+      ("gqa", po::value(&gqa)->default_value(gqa), "--policy replay: GQA reduction, mean or max");
+  po::variables_map vm;
+  if (!parse_options("analyze", "--dump D (--pca | --correlation) --out DIR [options]", args, desc, vm))
+    return 0;
+  if (!o.pca && !o.correlation) throw UsageError("choose --pca and/or --correlation");
+  if (o.n_bins < 1) throw UsageError("--bins must be at least 1");
+  if (policy.empty() != budget.empty()) throw UsageError("--policy and --budget go together");
+  if (!policy.empty() && !kept_file.empty()) throw UsageError("--kept and --policy exclude each other");
+  if ((!policy.empty() || !kept_file.empty()) && !o.pca)
+    throw UsageError("--kept/--policy only affect --pca");
+  if (gqa != "mean" && gqa != "max") throw UsageError("--gqa: expected mean or max, got '" + gqa + "'");
+  replay.gqa = gqa == "max" ? GqaReduce::max : GqaReduce::mean;
+  replay.window = o.window;
+  o.layers = parse_layer_list(layers);
+
+  const DumpReader reader(dump);
+  if (!kept_file.empty())
+    o.kept = analysis::KeptSets{"file:" + kept_file, "", analysis::kept_sets_from_csv(kept_file)};
+  if (!policy.empty())
+    o.kept = analysis::kept_sets_from_engine(reader, policy, budget, replay, o.layers);
+  analysis::analyze_dump(reader, o, std::cout);
+  return 0;
+}
+
+}  // namespace kvsim::cli
