@@ -1,13 +1,42 @@
 #!/usr/bin/env bash
 # README command 1: install dependencies, build, and run the main job on the
-# bundled default data.
+# bundled real dump (data/tinystories656k-kite.h5): replay sweep of every
+# policy, analysis (KeyDiff correlation, PCA key diversity), figures, and the
+# three notebooks. Everything lands in out/main/ (figures in out/main/figures/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 KVSIM=build/kvsim
-DUMP=data/synthetic-default.h5
-if [ ! -f "$DUMP" ]; then
-  "$KVSIM" synth --out "$DUMP" --layers 4 --heads 8 --kv-heads 2 --head-dim 32 --tokens 1024 --seed 0
-fi
+DUMP=${KVSIM_MAIN_DUMP:-data/tinystories656k-kite.h5}
+OUT=out/main
+FIG=$OUT/figures
+mkdir -p "$OUT" "$FIG"
+
+echo "== dump"
 "$KVSIM" inspect "$DUMP" --stats
+
+echo "== replay sweep: every policy x budgets 2%..50%, block 128"
+"$KVSIM" sweep --dump "$DUMP" --policies all --budgets 0.02,0.05,0.1,0.2,0.3,0.5 --block 128 --out "$OUT/sweep"
+
+echo "== analysis: KeyDiff distinctiveness vs attention; PCA key diversity with keydiff's kept set at 10%"
+"$KVSIM" analyze --dump "$DUMP" --correlation --out "$OUT/analysis"
+"$KVSIM" analyze --dump "$DUMP" --pca --policy keydiff --budget 0.1 --out "$OUT/analysis"
+
+echo "== figures"
+"$KVSIM" plot recall --in "$OUT/sweep" --out "$FIG"
+"$KVSIM" plot layer-error --in "$OUT/sweep" --out "$FIG"
+"$KVSIM" plot heatmap --in "$OUT/sweep" --policy keydiff --budget 0.1 --out "$FIG" --name heatmap_keydiff_10pct
+"$KVSIM" plot pca --in "$OUT/analysis" --layer 1 --head 0 --out "$FIG"
+"$KVSIM" plot diversity --in "$OUT/analysis" --out "$FIG"
+
+for nb in build/nb_*; do
+  [ -x "$nb" ] || continue
+  name=$(basename "$nb"); name=${name#nb_}
+  echo "== notebook $name"
+  "$nb" --dump "$DUMP" --out "$OUT/notebooks/$name"
+done
+
+echo
+echo "Done. Results: $OUT/sweep/results.csv; analysis CSVs: $OUT/analysis/;"
+echo "figures (PNG + SVG): $FIG/ and $OUT/notebooks/*/; notebook reports: $OUT/notebooks/*/report.md"
