@@ -15,7 +15,8 @@ Llama2cTokenizer::Llama2cTokenizer(const std::string& path, int vocab_size) {
   std::int32_t max_token_length = 0;
   if (!in.read(reinterpret_cast<char*>(&max_token_length), 4) || max_token_length <= 0)
     throw InputError(path + ": not a llama2.c tokenizer (bad max_token_length)");
-  pieces_.reserve(vocab_size);
+  if (vocab_size <= 0) throw InputError(path + ": vocabulary size must be positive, got " + std::to_string(vocab_size));
+  pieces_.reserve(static_cast<std::size_t>(vocab_size));
   for (int id = 0; id < vocab_size; ++id) {
     float score = 0;
     std::int32_t len = 0;
@@ -47,7 +48,16 @@ std::vector<int> Llama2cTokenizer::encode(const std::string& text) const {
     if (int id = lookup(cp); id >= 0) {
       tokens.push_back(id);
     } else {
-      for (unsigned char byte : cp) tokens.push_back(byte + 3);  // <0x00> is id 3
+      for (unsigned char byte : cp) {
+        // <0x00> is id 3; a vocabulary without the 256 byte pieces cannot
+        // spell this character (found by tests/fuzz/fuzz_llama2c_tokenizer).
+        const int id = byte + 3;
+        if (id >= vocab_size())
+          throw InputError("llama2.c tokenizer has no byte-fallback piece for byte " +
+                           std::to_string(byte) + " (vocabulary of " + std::to_string(vocab_size()) +
+                           " pieces)");
+        tokens.push_back(id);
+      }
     }
   }
   while (true) {
