@@ -16,7 +16,8 @@ InterruptGuard::InterruptGuard() {
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   // SA_RESETHAND: the second signal gets the default action (terminate now).
-  sa.sa_flags = SA_RESETHAND;
+  // SA_RESTART: file reads in progress (HDF5) resume instead of failing with EINTR.
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
   sigaction(SIGINT, &sa, &g_old_int);
   sigaction(SIGTERM, &sa, &g_old_term);
 }

@@ -149,7 +149,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
     protos.push_back(make_policy(ps));
     protos.back()->check(geom);
     if (protos.back()->needs_o_proj() && !source.has_o_proj())
-      throw InputError("policy " + ps.label() +
+      throw InputError((source.origin().empty() ? "" : source.origin() + ": ") + "policy " + ps.label() +
                        " needs the output projection o_proj (/layers/<l>/o_proj), which the dump "
                        "lacks; choose another policy or capture o_proj");
   }
