@@ -99,7 +99,7 @@ struct SweepSpec {
   // Non-finite q/k/v/o_proj: false = InputError naming layer, head and token;
   // true = drop the affected (layer, KV head) units (SweepResult::skipped).
   bool allow_nonfinite = false;
-  UnitStore* store = nullptr;             // optional journal of finished units
+  UnitStore* store = nullptr;  // optional journal of finished units (kept sets of resumed units are not restored)
   std::function<bool()> stop_requested;   // polled before each unit; true = stop cleanly
 };
 
