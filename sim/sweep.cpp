@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -14,6 +15,7 @@
 #include "io/errors.hpp"
 #include "sim/kernels.hpp"
 #include "sim/metrics.hpp"
+#include "sim/nonfinite.hpp"
 #include "sim/replay.hpp"
 
 namespace kvsim {
@@ -33,6 +35,59 @@ double quantile(std::vector<double> v, double q) {
   const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
   const std::size_t hi = std::min(v.size() - 1, lo + 1);
   return v[lo] + (pos - lo) * (v[hi] - v[lo]);
+}
+
+// A layer as the engine sees it: read, shape-checked, and with non-finite
+// (layer, KV head) units either rejected or (allow_nonfinite) dropped.
+FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int layer,
+                         bool allow_nonfinite, std::vector<SkippedUnit>& skipped) {
+  LayerTensors x = source.read_layer(layer);
+  check_layer_shapes(x, geom, layer);
+  const std::vector<std::string> bad = find_nonfinite(x, geom, layer);
+  std::vector<bool> keep(geom.G, true);
+  bool any = false;
+  for (int g = 0; g < geom.G; ++g) {
+    if (bad[g].empty()) continue;
+    if (!allow_nonfinite) {
+      const std::string origin = source.origin();
+      throw InputError((origin.empty() ? "" : origin + ": ") + "layer " + std::to_string(layer) + ": " +
+                       bad[g] + "; rerun with --allow-nonfinite to skip such (layer, KV head) units");
+    }
+    keep[g] = false;
+    any = true;
+    skipped.push_back({layer, g, bad[g]});
+  }
+  if (any) return drop_kv_heads(x, geom, keep);
+  FilteredLayer f;
+  f.x = std::move(x);
+  f.geom = geom;
+  f.heads.resize(geom.H);
+  std::iota(f.heads.begin(), f.heads.end(), 0);
+  return f;
+}
+
+// The rows of one (item, layer) unit: per-head metrics (original head ids),
+// layer_out_err (only when every head is present: y needs all of them), and
+// the per-layer summaries over the heads present.
+void layer_rows(int item, int layer, const LayerMetrics& m, const std::vector<double>& oracle_recall,
+                const LayerGeom& lg, const std::vector<int>& heads, int all_H, std::vector<MetricRow>& out) {
+  std::vector<std::vector<double>> per(kNumHeadMetrics, std::vector<double>(lg.H));
+  for (int h = 0; h < lg.H; ++h) {
+    per[kAttnRecall][h] = m.attn_recall[h];
+    per[kTopkRecall][h] = m.topk_recall[h];
+    per[kOracleGap][h] = oracle_recall[h] - m.attn_recall[h];
+    per[kHeadOutErr][h] = m.head_out_err[h];
+    per[kKeptFraction][h] = m.kept_fraction[lg.kv_of(h)];
+  }
+  for (int k = 0; k < kNumHeadMetrics; ++k)
+    for (int h = 0; h < lg.H; ++h) out.push_back({item, layer, heads[h], k, per[k][h]});
+  if (m.has_layer_err && lg.H == all_H) out.push_back({item, layer, -1, kLayerOutErr, m.layer_out_err});
+  for (int k = 0; k < kNumHeadMetrics; ++k) {
+    const auto& v = per[k];
+    const double mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+    const double vals[4] = {mean, quantile(v, 0.5), quantile(v, 0.95), *std::min_element(v.begin(), v.end())};
+    for (int s = 0; s < 4; ++s) out.push_back({item, layer, -1, kFirstSummary + 4 * k + s, vals[s]});
+  }
 }
 }  // namespace
 
@@ -64,7 +119,8 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
   const LayerGeom& geom = res.geom;
   if (geom.G <= 0 || geom.H % geom.G != 0)
     throw InputError("n_heads must be a multiple of n_kv_heads");
-  if (spec.options.block < 0) throw UsageError("--block must be >= 0");
+  if (spec.options.block < 0)
+    throw UsageError("--block " + std::to_string(spec.options.block) + ": must be >= 0 (0 = one-shot)");
   if (spec.options.sinks < 0) throw UsageError("--sinks must be >= 0");
   if (spec.options.recent < 0) throw UsageError("--recent must be >= 0");
   if (spec.policies.empty() || spec.budgets.empty()) throw UsageError("no policy or no budget");
@@ -78,6 +134,13 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
     if (l < 0 || l >= attrs.n_layers)
       throw UsageError("--layers: layer " + std::to_string(l) + " out of range [0, " +
                        std::to_string(attrs.n_layers) + ")");
+  {
+    std::vector<int> sorted = res.layers;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+      throw UsageError("--layers: layer " + std::to_string(*std::adjacent_find(sorted.begin(), sorted.end())) +
+                       " is listed twice");
+  }
   const int nL = static_cast<int>(res.layers.size());
 
   // Policies: validate against the geometry and the dump before any work.
@@ -86,12 +149,17 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
     protos.push_back(make_policy(ps));
     protos.back()->check(geom);
     if (protos.back()->needs_o_proj() && !source.has_o_proj())
-      throw InputError("policy " + ps.label() +
+      throw InputError((source.origin().empty() ? "" : source.origin() + ": ") + "policy " + ps.label() +
                        " needs the output projection o_proj (/layers/<l>/o_proj), which the dump "
                        "lacks; choose another policy or capture o_proj");
   }
   std::vector<int> budget_tokens;
-  for (const auto& b : spec.budgets) budget_tokens.push_back(b.tokens(C));
+  for (const auto& b : spec.budgets) {
+    budget_tokens.push_back(b.tokens(C));
+    if (budget_tokens.back() < 1)
+      throw UsageError("--budget " + b.text + ": keeps 0 of the " + std::to_string(C) +
+                       " context tokens; a budget must keep at least 1");
+  }
 
   // Items: policy-major, then budget; one policy instance each (state is per item).
   std::vector<std::unique_ptr<Policy>> inst;
@@ -112,34 +180,60 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
   res.metric_seconds.assign(nI, 0.0);
   if (spec.keep_sets) res.kept.assign(nI, std::vector<KeptSet>(nL));
 
+  res.units_total = long(nI) * nL;
+  auto stop = [&] { return spec.stop_requested && spec.stop_requested(); };
+
+  // Units finished by an earlier run of this sweep (--resume) are loaded, not recomputed.
+  std::vector<std::vector<UnitRecord>> records(nI, std::vector<UnitRecord>(nL));
+  std::vector<std::vector<char>> done(nI, std::vector<char>(nL, 0));
+  if (spec.store)
+    for (int i = 0; i < nI; ++i)
+      for (int li = 0; li < nL; ++li)
+        if (spec.store->load(i, res.layers[li], records[i][li])) {
+          done[i][li] = 1;
+          ++res.units_resumed;
+        }
+  auto unfinished = [&](int i) { return std::count(done[i].begin(), done[i].end(), 0) > 0; };
+
   // Model-wide pre-pass: one-shot scores of every layer (only scores are stored),
   // then top L*G*N over the model, each (layer, KV head) keeping >= floor(0.2 N).
   std::map<int, std::vector<KeptSet>> model_kept;  // item -> [layer index]
   {
     std::vector<int> model_policies;
-    for (int p = 0; p < static_cast<int>(protos.size()); ++p)
-      if (protos[p]->pooling() == Pooling::model) model_policies.push_back(p);
+    for (int p = 0; p < static_cast<int>(protos.size()); ++p) {
+      bool needed = false;
+      for (int i = 0; i < nI; ++i) needed |= res.items[i].policy == p && unfinished(i);
+      if (protos[p]->pooling() == Pooling::model && needed) model_policies.push_back(p);
+    }
     if (!model_policies.empty()) {
       const auto t0 = Clock::now();
       std::vector<std::vector<Scores>> scores(model_policies.size(), std::vector<Scores>(nL));
+      std::vector<int> layer_G(nL);  // KV heads left per layer (--allow-nonfinite may drop some)
       for (int li = 0; li < nL; ++li) {
-        const LayerTensors x = source.read_layer(res.layers[li]);
-        check_layer_shapes(x, geom, res.layers[li]);
+        if (stop()) {
+          res.stopped = true;
+          return res;
+        }
+        std::vector<SkippedUnit> ignored;
+        const FilteredLayer L = load_layer(source, geom, res.layers[li], spec.allow_nonfinite, ignored);
+        layer_G[li] = L.geom.G;
+        if (L.geom.G == 0) continue;
         LayerShared shared;
         for (std::size_t k = 0; k < model_policies.size(); ++k) {
           auto pol = make_policy(spec.policies[model_policies[k]]);
-          pol->prepare_layer(x, geom, shared);
+          pol->prepare_layer(L.x, L.geom, shared);
           ReplayOptions o = spec.options;
           o.sinks = o.recent = 0;  // protections are applied model-wide below
-          scores[k][li] = oneshot_scores(*pol, x, geom, res.layers[li], 0, o, shared);
+          scores[k][li] = oneshot_scores(*pol, L.x, L.geom, res.layers[li], 0, o, shared);
         }
         if (spec.progress) spec.progress(li + 1, 2L * nL);
       }
+      const long total_G = std::accumulate(layer_G.begin(), layer_G.end(), 0L);
       for (std::size_t k = 0; k < model_policies.size(); ++k) {
         KeptSet cand;
         Scores all;
         for (int li = 0; li < nL; ++li)
-          for (int g = 0; g < geom.G; ++g) {
+          for (int g = 0; g < layer_G[li]; ++g) {
             std::vector<int> c(C);
             std::iota(c.begin(), c.end(), 0);
             cand.push_back(std::move(c));
@@ -149,88 +243,121 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
         for (int i = 0; i < nI; ++i) {
           if (res.items[i].policy != model_policies[k]) continue;
           const int N = res.items[i].budget_tokens;
-          KeptSet sel = N >= C ? cand
-                               : select_pooled(cand, all, long(nL) * geom.G * N, N / 5);
+          KeptSet sel = N >= C ? cand : select_pooled(cand, all, total_G * N, N / 5);
           auto& per_layer = model_kept[i];
           per_layer.resize(nL);
-          for (int li = 0; li < nL; ++li)
-            per_layer[li].assign(sel.begin() + li * geom.G, sel.begin() + (li + 1) * geom.G);
+          long offset = 0;
+          for (int li = 0; li < nL; ++li) {
+            per_layer[li].assign(sel.begin() + offset, sel.begin() + offset + layer_G[li]);
+            offset += layer_G[li];
+          }
         }
       }
       res.prepass_seconds = since(t0);
     }
   }
 
-  // Main pass: each layer is read once and serves every item.
-  std::vector<std::vector<MetricRow>> rows(nI);
+  // Main pass: each layer is read once and serves every unfinished item.
+  const int nB = static_cast<int>(spec.budgets.size());
   FutureAttention fa;  // buffers reused layer after layer
   for (int li = 0; li < nL; ++li) {
     const int layer = res.layers[li];
+    std::vector<int> todo;
+    for (int i = 0; i < nI; ++i)
+      if (!done[i][li]) todo.push_back(i);
+    if (todo.empty()) continue;  // every unit of this layer was resumed: not even read
+    if (stop()) {
+      res.stopped = true;
+      break;
+    }
     auto t0 = Clock::now();
-    const LayerTensors x = source.read_layer(layer);
-    check_layer_shapes(x, geom, layer);
+    std::vector<SkippedUnit> skipped;
+    const FilteredLayer L = load_layer(source, geom, layer, spec.allow_nonfinite, skipped);
+    const LayerGeom& lg = L.geom;
     res.read_seconds += since(t0);
 
-    compute_future_attention(x, geom, fa);
-    res.future_seconds += fa.kernel_seconds;
-    res.future_flops += fa.kernel_flops;
-    LayerShared shared;
-    shared.future = &fa;
-    for (const auto& p : protos) p->prepare_layer(x, geom, shared);
-
+    std::vector<char> ran(nI, 0);
+    std::vector<std::exception_ptr> failed(nI);
     std::vector<KeptSet> kept(nI);
-    parallel_for(nI, [&](int i) {
-      const auto ts = Clock::now();
-      if (model_kept.count(i))
-        kept[i] = model_kept.at(i)[li];
-      else
-        kept[i] = replay_layer(*inst[i], x, geom, layer, res.items[i].budget_tokens, spec.options,
-                               shared);
-      res.select_seconds[i] += since(ts);
-    });
-
-    const int nB = static_cast<int>(spec.budgets.size());
-    std::vector<TopNSets> topn(nB);
-    std::vector<std::vector<double>> oracle_recall(nB);
-    parallel_for(nB, [&](int b) {
-      topn[b] = compute_topn(fa, budget_tokens[b]);
-      oracle_recall[b] =
-          compute_metrics(fa, x, oracle_kept(fa, budget_tokens[b]), nullptr, true).attn_recall;
-    });
-
     std::vector<LayerMetrics> met(nI);
-    parallel_for(nI, [&](int i) {
-      const auto ts = Clock::now();
-      met[i] = compute_metrics(fa, x, kept[i], &topn[res.items[i].budget], false);
-      res.metric_seconds[i] += since(ts);
-    });
+    std::vector<std::vector<double>> oracle_recall(nB);
+    if (lg.G == 0) {
+      for (int i : todo) ran[i] = 1;  // every KV head skipped: the layer has no rows
+    } else {
+      compute_future_attention(L.x, lg, fa);
+      res.future_seconds += fa.kernel_seconds;
+      res.future_flops += fa.kernel_flops;
+      LayerShared shared;
+      shared.future = &fa;
+      for (const auto& p : protos) p->prepare_layer(L.x, lg, shared);
 
-    for (int i = 0; i < nI; ++i) {
-      const LayerMetrics& m = met[i];
-      std::vector<std::vector<double>> per(kNumHeadMetrics, std::vector<double>(geom.H));
-      for (int h = 0; h < geom.H; ++h) {
-        per[kAttnRecall][h] = m.attn_recall[h];
-        per[kTopkRecall][h] = m.topk_recall[h];
-        per[kOracleGap][h] = oracle_recall[res.items[i].budget][h] - m.attn_recall[h];
-        per[kHeadOutErr][h] = m.head_out_err[h];
-        per[kKeptFraction][h] = m.kept_fraction[geom.kv_of(h)];
-      }
-      auto& out = rows[i];
-      for (int k = 0; k < kNumHeadMetrics; ++k)
-        for (int h = 0; h < geom.H; ++h) out.push_back({i, layer, h, k, per[k][h]});
-      if (m.has_layer_err) out.push_back({i, layer, -1, kLayerOutErr, m.layer_out_err});
-      for (int k = 0; k < kNumHeadMetrics; ++k) {
-        const auto& v = per[k];
-        const double mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
-        const double vals[4] = {mean, quantile(v, 0.5), quantile(v, 0.95),
-                                *std::min_element(v.begin(), v.end())};
-        for (int s = 0; s < 4; ++s) out.push_back({i, layer, -1, kFirstSummary + 4 * k + s, vals[s]});
-      }
-      if (spec.keep_sets) res.kept[i][li] = std::move(kept[i]);
+      // A unit that throws (a failing policy) does not take the others down:
+      // they finish and are stored before the error is reported.
+      parallel_for(static_cast<int>(todo.size()), [&](int k) {
+        const int i = todo[k];
+        if (stop()) return;
+        const auto ts = Clock::now();
+        try {
+          if (model_kept.count(i))
+            kept[i] = model_kept.at(i)[li];
+          else
+            kept[i] = replay_layer(*inst[i], L.x, lg, layer, res.items[i].budget_tokens, spec.options,
+                                   shared);
+          ran[i] = 1;
+        } catch (...) {
+          failed[i] = std::current_exception();
+        }
+        res.select_seconds[i] += since(ts);
+      });
+
+      std::vector<char> need(nB, 0);
+      for (int i : todo) need[res.items[i].budget] |= ran[i];
+      std::vector<TopNSets> topn(nB);
+      parallel_for(nB, [&](int b) {
+        if (!need[b]) return;
+        topn[b] = compute_topn(fa, budget_tokens[b]);
+        oracle_recall[b] =
+            compute_metrics(fa, L.x, oracle_kept(fa, budget_tokens[b]), nullptr, true).attn_recall;
+      });
+
+      std::vector<int> ok;
+      for (int i : todo)
+        if (ran[i]) ok.push_back(i);
+      parallel_for(static_cast<int>(ok.size()), [&](int k) {
+        const int i = ok[k];
+        const auto ts = Clock::now();
+        met[i] = compute_metrics(fa, L.x, kept[i], &topn[res.items[i].budget], false);
+        res.metric_seconds[i] += since(ts);
+      });
     }
+
+    for (int i : todo) {
+      if (!ran[i]) continue;
+      UnitRecord& unit = records[i][li];
+      unit.skipped = skipped;
+      if (lg.G > 0) layer_rows(i, layer, met[i], oracle_recall[res.items[i].budget], lg, L.heads, geom.H, unit.rows);
+      if (spec.keep_sets) res.kept[i][li] = std::move(kept[i]);
+      done[i][li] = 1;
+      ++res.units_computed;
+      if (spec.store) spec.store->save(i, layer, unit);
+    }
+    for (int i : todo)
+      if (failed[i]) std::rethrow_exception(failed[i]);
+    for (int i : todo)
+      if (!ran[i]) res.stopped = true;  // skipped because a stop was requested
+    if (res.stopped) break;
     if (spec.progress) spec.progress(model_kept.empty() ? li + 1 : nL + li + 1, model_kept.empty() ? nL : 2L * nL);
   }
-  for (auto& r : rows) res.rows.insert(res.rows.end(), r.begin(), r.end());
+
+  // Canonical order whatever mix of resumed and computed units: item, layer, metric, head.
+  for (int li = 0; li < nL && !res.stopped; ++li)
+    for (const auto& s : records[0][li].skipped) res.skipped.push_back(s);
+  for (int i = 0; i < nI; ++i)
+    for (int li = 0; li < nL; ++li)
+      for (const auto& r : records[i][li].rows) {
+        res.rows.push_back(r);
+        res.rows.back().item = i;
+      }
   res.wall_seconds = since(t_start);
   return res;
 }

@@ -20,6 +20,8 @@ class LayerSource {
   virtual const DumpAttrs& attrs() const = 0;
   virtual bool has_o_proj() const = 0;
   virtual LayerTensors read_layer(int layer) const = 0;
+  // Prefix for error messages about the data (the dump's path), or "".
+  virtual std::string origin() const { return ""; }
 };
 
 class DumpLayerSource : public LayerSource {
@@ -28,6 +30,7 @@ class DumpLayerSource : public LayerSource {
   const DumpAttrs& attrs() const override { return reader_.attrs(); }
   bool has_o_proj() const override { return reader_.has_o_proj(); }
   LayerTensors read_layer(int layer) const override;
+  std::string origin() const override { return reader_.path(); }
 
  private:
   const DumpReader& reader_;
@@ -60,6 +63,32 @@ class GeneratedLayerSource : public LayerSource {
   std::function<LayerTensors(int)> gen_;
 };
 
+struct MetricRow {
+  int item, layer, head, metric;
+  double value;
+};
+
+// A (layer, KV head) unit dropped because its data is not finite (--allow-nonfinite).
+struct SkippedUnit {
+  int layer, kv_head;
+  std::string reason;  // where the first non-finite value is
+};
+
+// The finished results of one (policy, budget, layer) unit.
+struct UnitRecord {
+  std::vector<MetricRow> rows;       // this unit's rows (item field ignored by stores)
+  std::vector<SkippedUnit> skipped;  // the layer's skipped KV heads
+};
+
+// Where finished units go as soon as they are done, so that an interrupted or
+// failed sweep can be resumed without recomputing them (sim/journal.hpp).
+class UnitStore {
+ public:
+  virtual ~UnitStore() = default;
+  virtual bool load(int item, int layer, UnitRecord& out) const = 0;  // false: not finished
+  virtual void save(int item, int layer, const UnitRecord& unit) = 0;
+};
+
 struct SweepSpec {
   std::vector<PolicySpec> policies;
   std::vector<BudgetSpec> budgets;
@@ -67,6 +96,11 @@ struct SweepSpec {
   std::vector<int> layers;  // empty = all layers
   bool keep_sets = false;   // keep every item's kept sets in the result (tests, analysis)
   std::function<void(long done, long total)> progress;  // per-layer progress (stderr)
+  // Non-finite q/k/v/o_proj: false = InputError naming layer, head and token;
+  // true = drop the affected (layer, KV head) units (SweepResult::skipped).
+  bool allow_nonfinite = false;
+  UnitStore* store = nullptr;  // optional journal of finished units (kept sets of resumed units are not restored)
+  std::function<bool()> stop_requested;   // polled before each unit; true = stop cleanly
 };
 
 // Metric ids; names in metric_name(). Per-head metrics are also summarised per
@@ -87,10 +121,6 @@ struct SweepItem {
   int block = 0;  // block actually used (0 for one-shot-only modes)
 };
 
-struct MetricRow {
-  int item, layer, head, metric;
-  double value;
-};
 
 struct SweepResult {
   LayerGeom geom;
@@ -102,6 +132,10 @@ struct SweepResult {
   std::vector<double> metric_seconds;      // [item]
   double future_seconds = 0, future_flops = 0, read_seconds = 0, prepass_seconds = 0;
   double wall_seconds = 0;
+  std::vector<SkippedUnit> skipped;  // in (layer, KV head) order
+  // Units = (item, layer) pairs. resumed: loaded from the store; computed: this run.
+  long units_total = 0, units_resumed = 0, units_computed = 0;
+  bool stopped = false;  // stop_requested() ended the run early: rows are incomplete
 };
 
 // Throws UsageError (bad policy parameters for this dump) or InputError (e.g.

@@ -45,6 +45,25 @@ CommandResult run_shell(const std::string& command) {
   return result;
 }
 
+int start_kvsim(const std::string& args, const std::string& out_file, const std::string& err_file,
+                const std::string& env) {
+  // exec env: the pid returned is kvsim itself, not a shell, so signals reach it.
+  const std::string line = "exec env " + env + " " + std::string(KVSIM_BINARY) + " " + args + " >" + out_file + " 2>" +
+                           err_file + " </dev/null";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(int pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 CommandResult run_kvsim(const std::string& args) {
   return run_shell(std::string(KVSIM_BINARY) + " " + args);
 }

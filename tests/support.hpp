@@ -31,6 +31,14 @@ CommandResult run_kvsim(const std::string& args);
 // Runs an arbitrary shell command line, capturing output.
 CommandResult run_shell(const std::string& command);
 
+// Starts `kvsim <args>` in the background (stdout/stderr to the given files,
+// `env` = "VAR=value ..." added to its environment) and returns its pid, for
+// tests that signal a running command.
+int start_kvsim(const std::string& args, const std::string& out_file, const std::string& err_file,
+                const std::string& env = "");
+// Waits for a process started by start_kvsim; exit status, or 128 + signal.
+int wait_exit(int pid);
+
 std::string read_text(const std::string& path);
 
 // The shared real models (../shared/data/models), or "" when absent.

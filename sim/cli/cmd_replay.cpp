@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,9 @@
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/interrupt.hpp"
+#include "sim/journal.hpp"
+#include "sim/output_lock.hpp"
 #include "sim/progress.hpp"
 #include "sim/sweep.hpp"
 
@@ -22,7 +26,7 @@ struct CommonOptions {
   std::string dump, out, gqa = "mean", layers;
   ReplayOptions opt;
   int threads = 0;
-  bool quiet = false;
+  bool quiet = false, resume = false, allow_nonfinite = false;
 };
 
 void add_common(po::options_description& desc, CommonOptions& c) {
@@ -37,7 +41,9 @@ void add_common(po::options_description& desc, CommonOptions& c) {
       ("gqa", po::value(&c.gqa)->default_value("mean"), "reduce per-query-head scores to the KV head: mean or max")
       ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)")
       ("threads", po::value(&c.threads)->default_value(0), "OpenMP threads (0 = default)")
-      ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table");
+      ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table")
+      ("resume", po::bool_switch(&c.resume), "continue an interrupted run into the same --out from its journal (DIR/partial)")
+      ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing");
 }
 
 std::vector<int> parse_layers(const std::string& s) {
@@ -67,6 +73,31 @@ nlohmann::json attrs_json(const DumpAttrs& a) {
   return j;
 }
 
+// What identifies a run for --resume: the dump (path, size, mtime, attributes)
+// and every argument that changes results; not --threads/--quiet/--out, nor
+// --allow-nonfinite (units without NaN/Inf are the same either way, and units
+// with them are never journaled without it: a run that stopped on a NaN can be
+// resumed with --allow-nonfinite).
+nlohmann::json fingerprint(const std::string& command, const CommonOptions& c, const SweepSpec& spec,
+                          const DumpReader& reader) {
+  nlohmann::json pols = nlohmann::json::array();
+  for (const auto& p : spec.policies) pols.push_back({{"label", p.label()}, {"params", p.params.values}});
+  nlohmann::json buds = nlohmann::json::array();
+  for (const auto& b : spec.budgets) buds.push_back(b.text);
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(c.dump, ec);
+  return {{"command", command},
+          {"dump", {{"path", std::filesystem::absolute(c.dump).string()},
+                    {"size_bytes", reader.file_size()},
+                    {"mtime", ec ? 0 : static_cast<long long>(mtime.time_since_epoch().count())},
+                    {"attrs", attrs_json(reader.attrs())}}},
+          {"policies", pols},
+          {"budgets", buds},
+          {"options", {{"block", c.opt.block}, {"sinks", c.opt.sinks}, {"recent", c.opt.recent},
+                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa}}},
+          {"layers", spec.layers}};
+}
+
 int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpec spec) {
   if (c.gqa == "mean") c.opt.gqa = GqaReduce::mean;
   else if (c.gqa == "max") c.opt.gqa = GqaReduce::max;
@@ -77,6 +108,8 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   spec.options = c.opt;
   if (!c.layers.empty()) spec.layers = parse_layers(c.layers);
 
+  spec.allow_nonfinite = c.allow_nonfinite;
+
   const auto t0 = std::chrono::steady_clock::now();
   DumpReader reader(c.dump);
   DumpLayerSource source(reader);
@@ -86,13 +119,35 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
       if (!progress) progress = std::make_unique<Progress>(command + " layer passes", total, 2.0);
       progress->update(done);
     };
-  std::error_code ec;
-  std::filesystem::create_directories(c.out, ec);
-  if (ec || !std::filesystem::is_directory(c.out))
-    throw InputError("--out " + c.out + ": cannot create directory" + (ec ? ": " + ec.message() : ""));
+  // Up front, before any compute: the output directory is created, writable
+  // and ours alone for the whole run.
+  const OutputDirLock lock(c.out, "--out");
+  SweepJournal journal(c.out, fingerprint(command, c, spec, reader), c.resume);
+  spec.store = &journal;
+  const InterruptGuard interrupts;
+  spec.stop_requested = interrupt_requested;
 
-  SweepResult res = run_sweep(source, spec);
+  SweepResult res;
+  try {
+    res = run_sweep(source, spec);
+  } catch (...) {
+    progress.reset();
+    if (const long kept = journal.units_on_disk())
+      std::cerr << "kvsim " << command << ": note: " << kept << " finished units are kept in "
+                << journal.dir() << "; rerun with --resume to continue\n";
+    throw;
+  }
   progress.reset();
+  if (res.stopped) {
+    const int sig = interrupt_signal();
+    std::cerr << "kvsim " << command << ": interrupted (" << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+              << "): " << journal.units_on_disk() << " of " << res.units_total << " units kept in "
+              << journal.dir() << "; rerun with --resume to continue\n";
+    return 128 + sig;
+  }
+  for (const auto& s : res.skipped)
+    std::cerr << "kvsim " << command << ": note: skipped layer " << s.layer << " KV head " << s.kv_head
+              << " (--allow-nonfinite): " << s.reason << "\n";
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   const std::string dump_name = std::filesystem::path(c.dump).filename().string();
@@ -135,8 +190,20 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
         {"select", res.select_seconds[i]}, {"metrics", res.metric_seconds[i]}};
   }
   j["timing_seconds"]["items"] = per;
+  j["units"] = {{"total", res.units_total},
+                {"resumed", res.units_resumed},
+                {"computed", res.units_computed}};
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& s : res.skipped)
+    skipped.push_back({{"layer", s.layer}, {"kv_head", s.kv_head}, {"reason", s.reason}});
+  j["allow_nonfinite"] = c.allow_nonfinite;
+  j["skipped_units"] = skipped;
   j["outputs"] = {"results.csv", "run.json"};
   write_file_atomically((std::filesystem::path(c.out) / "run.json").string(), j.dump(2) + "\n");
+  journal.remove();  // results.csv and run.json are complete
+  if (res.units_resumed > 0)
+    std::cerr << "kvsim " << command << ": resumed " << res.units_resumed << " of " << res.units_total
+              << " units from the journal, computed " << res.units_computed << "\n";
 
   if (!c.quiet) std::cout << summary_table(res);
   std::cout << "wrote " << (std::filesystem::path(c.out) / "results.csv").string() << " ("
