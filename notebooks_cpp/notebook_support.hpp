@@ -144,8 +144,9 @@ class MarkdownReport {
 // grid in the order the sweep spec listed them.
 struct PolicyBudgetGrid {
   std::vector<std::string> policies;  // labels, spec order
+  std::vector<std::string> budget_names;  // as requested: "1%" for a ratio, "64 tokens"
   std::vector<int> budget_tokens;     // N per KV head
-  std::vector<double> budget_ratios;  // realised N / C
+  std::vector<double> budget_ratios;  // realised N / C (below the requested ratio by < 1/C)
   std::vector<std::vector<double>> value;  // [policy][budget]
 
   int policy_index(const std::string& label) const {
@@ -161,7 +162,9 @@ struct PolicyBudgetGrid {
 // Mean of `metric` over the rows of each item: over every (layer, query head)
 // for per-head metrics, over layers for layer-level ones (head -1, e.g. M5).
 // This is the average a results.csv reader gets from the same rows.
-inline PolicyBudgetGrid mean_by_policy_and_budget(const SweepResult& result, int metric) {
+// `budgets` are the sweep's budgets as requested (SweepSpec::budgets).
+inline PolicyBudgetGrid mean_by_policy_and_budget(const SweepResult& result,
+                                                  const std::vector<BudgetSpec>& budgets, int metric) {
   const bool layer_level = metric >= kNumHeadMetrics && metric < kFirstSummary;
   PolicyBudgetGrid grid;
   int n_policies = 0, n_budgets = 0;
@@ -170,6 +173,10 @@ inline PolicyBudgetGrid mean_by_policy_and_budget(const SweepResult& result, int
     n_budgets = std::max(n_budgets, item.budget + 1);
   }
   grid.policies.resize(n_policies);
+  if (budgets.size() != std::size_t(n_budgets))
+    throw std::logic_error("mean_by_policy_and_budget: budgets do not match the sweep");
+  for (const auto& b : budgets)
+    grid.budget_names.push_back(b.ratio ? percent(b.value) : b.text + " tokens");
   grid.budget_tokens.resize(n_budgets);
   grid.budget_ratios.resize(n_budgets);
   grid.value.assign(n_policies, std::vector<double>(n_budgets, NAN));
@@ -198,9 +205,9 @@ inline std::size_t item_index(const SweepResult& result, const std::string& poli
                    std::to_string(budget));
 }
 
-// "1% (N=2)" for tables.
+// "1% (N=2)" for tables: the requested budget and the tokens per KV head it gave.
 inline std::string budget_label(const PolicyBudgetGrid& grid, std::size_t b) {
-  return percent(grid.budget_ratios[b]) + " (N=" + std::to_string(grid.budget_tokens[b]) + ")";
+  return grid.budget_names[b] + " (N=" + std::to_string(grid.budget_tokens[b]) + ")";
 }
 
 // ---------------------------------------------------------------- the notebook
@@ -306,6 +313,20 @@ class Notebook {
     return result;
   }
 
+  // The policies of `list` ("all" or "a,b:k=v,...") that can run on this
+  // dump: one that needs o_proj is skipped with a note when the dump has none,
+  // as `kvsim sweep --policies all` does.
+  std::vector<PolicySpec> runnable_policies(const std::string& list) const {
+    std::vector<PolicySpec> runnable;
+    for (auto& p : parse_policy_list(list)) {
+      if (!dump_->has_o_proj() && make_policy(p)->needs_o_proj())
+        log("note: skipping " + p.label() + " (the dump has no o_proj)");
+      else
+        runnable.push_back(std::move(p));
+    }
+    return runnable;
+  }
+
   // Writes results.csv (the engine's tidy format, so `kvsim plot` can redraw
   // every figure) and returns its path.
   std::string write_results(const SweepResult& result) const {
@@ -346,12 +367,25 @@ class Notebook {
   int context_len_ = 0;
 };
 
-// The SweepSpec shared by the replay notebooks: policies and budgets parsed
-// from text, block prompt processing with block size `block`.
-inline SweepSpec make_sweep_spec(const std::string& policies, const std::string& budgets, int block,
-                                 bool keep_sets = false) {
+// The options of the replay notebooks (recall_curves, laprox_vs_headwise).
+struct ReplayKnobs {
+  std::string budgets = kDefaultBudgets;
+  int block = 128;
+  void add_to(po::options_description& options) {
+    options.add_options()
+        ("budgets,b", po::value(&budgets)->default_value(budgets),
+         "comma-separated budgets: ratios of the context (0.1) or tokens per KV head (64)")
+        ("block", po::value(&block)->default_value(block),
+         "block size B of block prompt processing (0 = one-shot)");
+  }
+};
+
+// The SweepSpec shared by the replay notebooks: budgets parsed from text,
+// block prompt processing with block size `block`.
+inline SweepSpec make_sweep_spec(std::vector<PolicySpec> policies, const std::string& budgets,
+                                 int block, bool keep_sets = false) {
   SweepSpec spec;
-  spec.policies = parse_policy_list(policies);
+  spec.policies = std::move(policies);
   spec.budgets = parse_budget_list(budgets);
   spec.options.block = block;
   spec.keep_sets = keep_sets;
