@@ -1,0 +1,395 @@
+#pragma once
+// Plumbing shared by the literate analysis programs in notebooks_cpp/ (one
+// executable per *.cpp; this header is deliberately header-only so that the
+// CMake glob does not turn it into a program of its own).
+//
+// A notebook is a main() that calls Notebook::run with its body. The class
+// owns what every notebook needs and none should re-implement:
+//   - the command line: --dump (default: the bundled real dump), --out
+//     (default out/notebooks/<name>), --threads, --help, plus the notebook's
+//     own options added through options();
+//   - the opened dump, a one-line description of it for reports and titles;
+//   - the output directory, atomic writes of report.md / summary.json / CSVs;
+//   - a replay sweep with progress on stderr;
+//   - the mapping of errors to exit codes (2 bad usage, 1 bad input), as kvsim does.
+// The Markdown builder and the sweep-result aggregations below are the other
+// shared pieces: the reports of all three notebooks look alike and read the
+// engine's results the same way.
+#include <H5Epublic.h>
+#include <omp.h>
+
+#include <boost/program_options.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "analysis/plot/gnuplot_figure.hpp"
+#include "io/atomic_file.hpp"
+#include "io/errors.hpp"
+#include "io/kvdump.hpp"
+#include "sim/geometry.hpp"
+#include "sim/progress.hpp"
+#include "sim/sweep.hpp"
+
+#ifndef KVSIM_SOURCE_DIR
+#error "notebooks need KVSIM_SOURCE_DIR (set by CMakeLists.txt) to find the bundled dump"
+#endif
+
+namespace kvsim::notebook {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+// The real dump shipped with the repository (TinyStories-656K, docs/CAPTURE.md).
+inline std::string bundled_dump_path() {
+  return (fs::path(KVSIM_SOURCE_DIR) / "data" / "tinystories656k-kite.h5").string();
+}
+
+// The budget grid of the replay notebooks: 1%–50% of the context, dense at
+// the small end where policies differ most.
+inline constexpr const char* kDefaultBudgets = "0.01,0.02,0.05,0.1,0.2,0.3,0.5";
+
+// Output file names every notebook writes.
+inline constexpr const char* kReportFile = "report.md";
+inline constexpr const char* kSummaryFile = "summary.json";
+
+// ---------------------------------------------------------------- formatting
+
+// Fixed-point text with `digits` decimals ("-0.000" printed as "0.000").
+inline std::string fixed(double value, int digits = 3) {
+  if (std::isnan(value)) return "nan";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  std::string s = buf;
+  if (s.find_first_not_of("-0.") == std::string::npos && s[0] == '-') s.erase(0, 1);
+  return s;
+}
+
+// A budget ratio as a percentage label: 0.05 -> "5%", 0.015 -> "1.5%".
+inline std::string percent(double ratio) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", ratio * 100);
+  return buf;
+}
+
+// "a, b and c"
+inline std::string join_words(const std::vector<std::string>& words) {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == words.size() ? " and " : ", ") + words[i];
+  return out;
+}
+
+// ---------------------------------------------------------------- report.md
+
+// A small Markdown builder: the reports are read on GitHub and in terminals,
+// so they use only headings, paragraphs, bullets, pipe tables and images.
+class MarkdownReport {
+ public:
+  explicit MarkdownReport(const std::string& title) { text_ << "# " << title << "\n\n"; }
+
+  MarkdownReport& section(const std::string& heading) {
+    text_ << "## " << heading << "\n\n";
+    return *this;
+  }
+  MarkdownReport& paragraph(const std::string& text) {
+    text_ << text << "\n\n";
+    return *this;
+  }
+  MarkdownReport& bullets(const std::vector<std::string>& items) {
+    for (const auto& item : items) text_ << "- " << item << "\n";
+    text_ << "\n";
+    return *this;
+  }
+  MarkdownReport& table(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+    auto line = [&](const std::vector<std::string>& cells) {
+      text_ << "|";
+      for (const auto& c : cells) text_ << " " << c << " |";
+      text_ << "\n";
+    };
+    line(header);
+    text_ << "|";
+    for (std::size_t i = 0; i < header.size(); ++i) text_ << (i == 0 ? "---|" : "---:|");
+    text_ << "\n";
+    for (const auto& r : rows) line(r);
+    text_ << "\n";
+    return *this;
+  }
+  // The PNG is linked relative to the report, which sits beside it.
+  MarkdownReport& figure(const std::string& caption, const plot::PlotFiles& files) {
+    text_ << "![" << caption << "](" << fs::path(files.png).filename().string() << ")\n\n*"
+          << caption << "* (vector: `" << fs::path(files.svg).filename().string() << "`)\n\n";
+    return *this;
+  }
+  std::string str() const { return text_.str(); }
+
+ private:
+  std::ostringstream text_;
+};
+
+// ---------------------------------------------------------------- sweep results
+
+// One number per sweep item (policy × budget), laid out as a policy × budget
+// grid in the order the sweep spec listed them.
+struct PolicyBudgetGrid {
+  std::vector<std::string> policies;  // labels, spec order
+  std::vector<std::string> budget_names;  // as requested: "1%" for a ratio, "64 tokens"
+  std::vector<int> budget_tokens;     // N per KV head
+  std::vector<double> budget_ratios;  // realised N / C (below the requested ratio by < 1/C)
+  std::vector<std::vector<double>> value;  // [policy][budget]
+
+  int policy_index(const std::string& label) const {
+    const auto it = std::find(policies.begin(), policies.end(), label);
+    if (it == policies.end()) throw InputError("no policy '" + label + "' in the sweep");
+    return int(it - policies.begin());
+  }
+  double at(const std::string& policy, std::size_t budget) const {
+    return value[policy_index(policy)][budget];
+  }
+};
+
+// Mean of `metric` over the rows of each item: over every (layer, query head)
+// for per-head metrics, over layers for layer-level ones (head -1, e.g. M5).
+// This is the average a results.csv reader gets from the same rows.
+// `budgets` are the sweep's budgets as requested (SweepSpec::budgets).
+inline PolicyBudgetGrid mean_by_policy_and_budget(const SweepResult& result,
+                                                  const std::vector<BudgetSpec>& budgets, int metric) {
+  const bool layer_level = metric >= kNumHeadMetrics && metric < kFirstSummary;
+  PolicyBudgetGrid grid;
+  int n_policies = 0, n_budgets = 0;
+  for (const auto& item : result.items) {
+    n_policies = std::max(n_policies, item.policy + 1);
+    n_budgets = std::max(n_budgets, item.budget + 1);
+  }
+  grid.policies.resize(n_policies);
+  if (budgets.size() != std::size_t(n_budgets))
+    throw std::logic_error("mean_by_policy_and_budget: budgets do not match the sweep");
+  for (const auto& b : budgets)
+    grid.budget_names.push_back(b.ratio ? percent(b.value) : b.text + " tokens");
+  grid.budget_tokens.resize(n_budgets);
+  grid.budget_ratios.resize(n_budgets);
+  grid.value.assign(n_policies, std::vector<double>(n_budgets, NAN));
+  std::vector<double> sum(result.items.size(), 0);
+  std::vector<long> count(result.items.size(), 0);
+  for (const auto& row : result.rows)
+    if (row.metric == metric && (row.head < 0) == layer_level) {
+      sum[row.item] += row.value;
+      ++count[row.item];
+    }
+  for (std::size_t i = 0; i < result.items.size(); ++i) {
+    const auto& item = result.items[i];
+    grid.policies[item.policy] = item.policy_label;
+    grid.budget_tokens[item.budget] = item.budget_tokens;
+    grid.budget_ratios[item.budget] = item.budget_ratio;
+    if (count[i] > 0) grid.value[item.policy][item.budget] = sum[i] / count[i];
+  }
+  return grid;
+}
+
+// The sweep item of a policy label and budget index (InputError when absent).
+inline std::size_t item_index(const SweepResult& result, const std::string& policy, int budget) {
+  for (std::size_t i = 0; i < result.items.size(); ++i)
+    if (result.items[i].policy_label == policy && result.items[i].budget == budget) return i;
+  throw InputError("no sweep item for policy '" + policy + "' at budget index " +
+                   std::to_string(budget));
+}
+
+// "1% (N=2)" for tables: the requested budget and the tokens per KV head it gave.
+inline std::string budget_label(const PolicyBudgetGrid& grid, std::size_t b) {
+  return grid.budget_names[b] + " (N=" + std::to_string(grid.budget_tokens[b]) + ")";
+}
+
+// ---------------------------------------------------------------- the notebook
+
+class Notebook {
+ public:
+  // `name` is the program's name without the nb_ prefix (output folder name);
+  // `question` is the one-line --help description.
+  Notebook(std::string name, std::string question)
+      : name_(std::move(name)), question_(std::move(question)), options_("options") {
+    options_.add_options()
+        ("dump,d", po::value(&dump_path_)->default_value(bundled_dump_path()), "kvdump file (.h5)")
+        ("out,o", po::value(&out_dir_)->default_value("out/notebooks/" + name_),
+         "output directory (figures, CSVs, report.md, summary.json)")
+        ("window", po::value(&window_)->default_value(128),
+         "future-query window W: C = T - W when the dump has no context_len")
+        ("threads", po::value(&threads_)->default_value(0), "OpenMP threads (0 = default)")
+        ("help,h", "show this help");
+  }
+
+  // Add the notebook's own options before run().
+  po::options_description& options() { return options_; }
+
+  // Parses the command line, opens the dump and the output directory, runs
+  // `body`, and turns errors into kvsim's exit codes.
+  int run(int argc, char** argv, const std::function<void(Notebook&)>& body) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5 errors become our own messages
+    const std::string program = "nb_" + name_;
+    try {
+      po::variables_map vm;
+      try {
+        po::store(po::parse_command_line(argc, argv, options_), vm);
+        if (vm.count("help")) {
+          std::cout << program << ": " << question_ << "\n\nusage: " << program
+                    << " [options]\n\n" << options_ << "\n";
+          return 0;
+        }
+        po::notify(vm);
+      } catch (const po::error& e) {
+        throw UsageError(std::string(e.what()) + " (see " + program + " --help)");
+      }
+      if (threads_ < 0) throw UsageError("--threads must be >= 0");
+      if (threads_ > 0) omp_set_num_threads(threads_);
+      omp_set_max_active_levels(1);  // BLAS inside the engine's parallel regions stays serial
+      dump_ = std::make_unique<DumpReader>(dump_path_);
+      context_len_ = resolve_context_len(dump_->attrs(), window_);
+      std::error_code ec;
+      fs::create_directories(out_dir_, ec);
+      if (ec || !fs::is_directory(out_dir_))
+        throw InputError("--out " + out_dir_ + ": cannot create directory" +
+                         (ec ? ": " + ec.message() : ""));
+      log("dump " + describe_dump());
+      body(*this);
+      log("done; report in " + out_path(kReportFile));
+      return 0;
+    } catch (const UsageError& e) {
+      std::cerr << program << ": usage error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << program << ": error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+
+  const std::string& name() const { return name_; }
+  const DumpReader& dump() const { return *dump_; }
+  const DumpAttrs& attrs() const { return dump_->attrs(); }
+  int window() const { return window_; }
+  int context_len() const { return context_len_; }
+  int future_len() const { return attrs().n_tokens - context_len_; }
+  // The `dump` column of the CSVs: the file name.
+  std::string dump_label() const { return fs::path(dump_path_).filename().string(); }
+  const std::string& out_dir() const { return out_dir_; }
+  std::string out_path(const std::string& file) const { return (fs::path(out_dir_) / file).string(); }
+
+  // "tinystories656k-kite.h5 (model X: 2 layers, 8 query heads / 4 KV heads,
+  // d=16, 277 context + 43 future tokens)" — every report starts with it.
+  std::string describe_dump() const {
+    const DumpAttrs& a = attrs();
+    std::ostringstream s;
+    s << dump_label() << " (model " << a.model << ": " << a.n_layers << " layers, " << a.n_heads
+      << " query heads / " << a.n_kv_heads << " KV heads, d=" << a.head_dim << ", "
+      << context_len_ << " context + " << future_len() << " future tokens)";
+    return s.str();
+  }
+
+  // Progress and notes go to stderr; stdout is kept for the short summary.
+  void log(const std::string& message) const { std::cerr << "[nb_" << name_ << "] " << message << "\n"; }
+
+  // run_sweep over this dump with per-layer progress on stderr (after 2 s).
+  SweepResult sweep(SweepSpec spec) const {
+    spec.options.window = window_;
+    DumpLayerSource source(*dump_);
+    std::unique_ptr<Progress> progress;
+    spec.progress = [&](long done, long total) {
+      if (!progress) progress = std::make_unique<Progress>("nb_" + name_ + " sweep", total, 2.0);
+      progress->update(done);
+    };
+    log("replaying " + std::to_string(spec.policies.size()) + " policies x " +
+        std::to_string(spec.budgets.size()) + " budgets");
+    SweepResult result = run_sweep(source, spec);
+    progress.reset();
+    return result;
+  }
+
+  // The policies of `list` ("all" or "a,b:k=v,...") that can run on this
+  // dump: one that needs o_proj is skipped with a note when the dump has none,
+  // as `kvsim sweep --policies all` does.
+  std::vector<PolicySpec> runnable_policies(const std::string& list) const {
+    std::vector<PolicySpec> runnable;
+    for (auto& p : parse_policy_list(list)) {
+      if (!dump_->has_o_proj() && make_policy(p)->needs_o_proj())
+        log("note: skipping " + p.label() + " (the dump has no o_proj)");
+      else
+        runnable.push_back(std::move(p));
+    }
+    return runnable;
+  }
+
+  // Writes results.csv (the engine's tidy format, so `kvsim plot` can redraw
+  // every figure) and returns its path.
+  std::string write_results(const SweepResult& result) const {
+    const std::string path = out_path("results.csv");
+    write_file_atomically(path, results_csv(result, dump_label()));
+    // The plots take the model name for their titles from a run.json beside results.csv.
+    nlohmann::json run = {{"kvsim_version", KVSIM_VERSION},
+                          {"git_revision", KVSIM_GIT_REVISION},
+                          {"command", "nb_" + name_},
+                          {"dump", {{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}}}};
+    write_file_atomically(out_path("run.json"), run.dump(2) + "\n");
+    return path;
+  }
+
+  void write_report(const MarkdownReport& report) const {
+    write_file_atomically(out_path(kReportFile), report.str());
+  }
+
+  // summary.json: the report's key numbers, machine-readable (tests read it).
+  // The dump block is added here so that every notebook records it the same way.
+  void write_summary(nlohmann::json summary) const {
+    const DumpAttrs& a = attrs();
+    summary["notebook"] = name_;
+    summary["dump"] = {{"path", dump_path_},      {"label", dump_label()},
+                       {"model", a.model},        {"n_layers", a.n_layers},
+                       {"n_heads", a.n_heads},    {"n_kv_heads", a.n_kv_heads},
+                       {"head_dim", a.head_dim},  {"context_len", context_len_},
+                       {"future_len", future_len()}};
+    write_file_atomically(out_path(kSummaryFile), summary.dump(2) + "\n");
+  }
+
+ private:
+  std::string name_, question_;
+  po::options_description options_;
+  std::string dump_path_, out_dir_;
+  int window_ = 128, threads_ = 0;
+  std::unique_ptr<DumpReader> dump_;
+  int context_len_ = 0;
+};
+
+// The options of the replay notebooks (recall_curves, laprox_vs_headwise).
+struct ReplayKnobs {
+  std::string budgets = kDefaultBudgets;
+  int block = 128;
+  void add_to(po::options_description& options) {
+    options.add_options()
+        ("budgets,b", po::value(&budgets)->default_value(budgets),
+         "comma-separated budgets: ratios of the context (0.1) or tokens per KV head (64)")
+        ("block", po::value(&block)->default_value(block),
+         "block size B of block prompt processing (0 = one-shot)");
+  }
+};
+
+// The SweepSpec shared by the replay notebooks: budgets parsed from text,
+// block prompt processing with block size `block`.
+inline SweepSpec make_sweep_spec(std::vector<PolicySpec> policies, const std::string& budgets,
+                                 int block, bool keep_sets = false) {
+  SweepSpec spec;
+  spec.policies = std::move(policies);
+  spec.budgets = parse_budget_list(budgets);
+  spec.options.block = block;
+  spec.keep_sets = keep_sets;
+  return spec;
+}
+
+}  // namespace kvsim::notebook
