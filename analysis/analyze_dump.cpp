@@ -1,4 +1,5 @@
 #include "analysis/analyze_dump.hpp"
+#include "sim/version.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -156,8 +157,8 @@ void write_meta(const DumpReader& dump, const AnalyzeOptions& o, int context_len
                 const std::vector<int>& layers) {
   const DumpAttrs& a = dump.attrs();
   nlohmann::json j;
-  j["kvsim_version"] = KVSIM_VERSION;
-  j["git_revision"] = KVSIM_GIT_REVISION;
+  j["kvsim_version"] = kvsim::kvsim_version();
+  j["git_revision"] = kvsim::kvsim_git_revision();
   j["dump"] = {{"path", dump.path()},
                {"label", dump_label(dump.path())},
                {"model", a.model},

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "analysis/plot/gnuplot_figure.hpp"
+#include "sim/version.hpp"
 #include "io/atomic_file.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
@@ -333,8 +334,8 @@ class Notebook {
     const std::string path = out_path("results.csv");
     write_file_atomically(path, results_csv(result, dump_label()));
     // The plots take the model name for their titles from a run.json beside results.csv.
-    nlohmann::json run = {{"kvsim_version", KVSIM_VERSION},
-                          {"git_revision", KVSIM_GIT_REVISION},
+    nlohmann::json run = {{"kvsim_version", kvsim::kvsim_version()},
+                          {"git_revision", kvsim::kvsim_git_revision()},
                           {"command", "nb_" + name_},
                           {"dump", {{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}}}};
     write_file_atomically(out_path("run.json"), run.dump(2) + "\n");

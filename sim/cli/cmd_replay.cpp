@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "io/atomic_file.hpp"
+#include "sim/version.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
@@ -155,8 +156,8 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
                         results_csv(res, dump_name));
 
   nlohmann::json j;
-  j["kvsim_version"] = KVSIM_VERSION;
-  j["git_revision"] = KVSIM_GIT_REVISION;
+  j["kvsim_version"] = kvsim::kvsim_version();
+  j["git_revision"] = kvsim::kvsim_git_revision();
   j["command"] = command;
   j["arguments"] = args;
   j["dump"] = {{"path", std::filesystem::absolute(c.dump).string()},

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "io/crash_guard.hpp"
+#include "sim/version.hpp"
 #include "io/errors.hpp"
 #include "sim/cli/commands.hpp"
 
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (sub == "--version") {
-    std::cout << "kvsim " << KVSIM_VERSION << " (" << KVSIM_GIT_REVISION << ")\n";
+    std::cout << "kvsim " << kvsim::kvsim_version() << " (" << kvsim::kvsim_git_revision() << ")\n";
     return 0;
   }
   const auto& table = command_table();
