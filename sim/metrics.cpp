@@ -102,10 +102,10 @@ LayerMetrics compute_metrics(const FutureAttention& fa, const LayerTensors& x, c
       std::vector<float> Psub(std::size_t(rW) * ni), Vsub(std::size_t(ni) * d);
       const float* V = x.v.data() + std::size_t(g) * T * d;
       for (int j = 0; j < ni; ++j)
-        std::memcpy(&Vsub[std::size_t(j) * d], V + std::size_t(idx[j]) * d, sizeof(float) * d);
+        std::memcpy(Vsub.data() + std::size_t(j) * d, V + std::size_t(idx[j]) * d, sizeof(float) * d);
       for (int row = 0; row < rW; ++row) {
         const float* p = Pg + std::size_t(row) * T;
-        float* dst = &Psub[std::size_t(row) * ni];
+        float* dst = Psub.data() + std::size_t(row) * ni;  // ni may be 0: no element to reference
         double s = 0;
         for (int j = 0; j < ni; ++j) {
           dst[j] = p[idx[j]];
