@@ -59,6 +59,23 @@ std::vector<BudgetSpec> parse_budget_list(const std::string& text) {
   return out;
 }
 
+std::vector<int> parse_layer_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    try {
+      std::size_t pos = 0;
+      out.push_back(std::stoi(item, &pos));
+      if (pos != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw UsageError("--layers: '" + item + "' is not a layer index");
+    }
+  }
+  return out;
+}
+
 int resolve_context_len(const DumpAttrs& a, int window) {
   int C;
   if (a.context_len) {

@@ -44,6 +44,10 @@ struct BudgetSpec {
 };
 std::vector<BudgetSpec> parse_budget_list(const std::string& text);
 
+// "0,3,5" -> {0, 3, 5}; UsageError naming --layers for a non-integer item.
+// Range checks against the dump are the caller's.
+std::vector<int> parse_layer_list(const std::string& text);
+
 // C from the dump's context_len, else T - window. Throws InputError/UsageError
 // unless 1 <= C < T.
 int resolve_context_len(const DumpAttrs& attrs, int window);

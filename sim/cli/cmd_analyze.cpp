@@ -7,32 +7,9 @@
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/geometry.hpp"
 
 namespace kvsim::cli {
-
-namespace {
-
-std::vector<int> parse_layer_list(const std::string& text) {
-  std::vector<int> layers;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    std::size_t pos = 0;
-    int value = -1;
-    try {
-      value = std::stoi(item, &pos);
-    } catch (const std::exception&) {
-      pos = 0;
-    }
-    if (pos != item.size() || value < 0)
-      throw UsageError("--layers: '" + item + "' is not a layer index");
-    layers.push_back(value);
-  }
-  return layers;
-}
-
-}  // namespace
 
 int cmd_analyze(const Args& args) {
   analysis::AnalyzeOptions o;
@@ -71,6 +48,8 @@ int cmd_analyze(const Args& args) {
   replay.gqa = gqa == "max" ? GqaReduce::max : GqaReduce::mean;
   replay.window = o.window;
   o.layers = parse_layer_list(layers);
+  for (int layer : o.layers)
+    if (layer < 0) throw UsageError("--layers: '" + std::to_string(layer) + "' is not a layer index");
 
   const DumpReader reader(dump);
   if (!kept_file.empty())

@@ -47,23 +47,6 @@ void add_common(po::options_description& desc, CommonOptions& c) {
       ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing");
 }
 
-std::vector<int> parse_layers(const std::string& s) {
-  std::vector<int> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    try {
-      std::size_t pos = 0;
-      out.push_back(std::stoi(item, &pos));
-      if (pos != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw UsageError("--layers: '" + item + "' is not a layer index");
-    }
-  }
-  return out;
-}
-
 nlohmann::json attrs_json(const DumpAttrs& a) {
   nlohmann::json j = {{"kvdump_version", a.version}, {"model", a.model},     {"source", a.source},
                       {"n_layers", a.n_layers},      {"n_heads", a.n_heads}, {"n_kv_heads", a.n_kv_heads},
@@ -107,7 +90,7 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   if (c.threads > 0) omp_set_num_threads(c.threads);
   omp_set_max_active_levels(1);
   spec.options = c.opt;
-  if (!c.layers.empty()) spec.layers = parse_layers(c.layers);
+  if (!c.layers.empty()) spec.layers = parse_layer_list(c.layers);
 
   spec.allow_nonfinite = c.allow_nonfinite;
 
