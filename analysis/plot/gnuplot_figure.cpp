@@ -150,7 +150,7 @@ PlotFiles GnuplotFigure::render(const std::string& out_dir, const std::string& n
   }
   png.commit();
   svg.commit();
-  return {png.final_path(), svg.final_path()};
+  return {png.final_path(), svg.final_path(), script.str()};
 }
 
 }  // namespace kvsim::plot

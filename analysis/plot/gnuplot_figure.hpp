@@ -11,6 +11,7 @@ namespace kvsim::plot {
 
 struct PlotFiles {
   std::string png, svg;
+  std::string script;  // the gnuplot script that drew them (for tests and debugging)
 };
 
 class GnuplotFigure {
