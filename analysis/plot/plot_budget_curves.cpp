@@ -76,7 +76,7 @@ std::string budget_tics(const std::vector<double>& ratios) {
   if (ratios.size() > 12) return "";
   std::string tics = "set xtics (";
   for (std::size_t i = 0; i < ratios.size(); ++i)
-    tics += (i ? ", " : "") + gp_quote(percent_label(ratios[i])) + " " +
+    tics += (i ? ", " : "") + gp_tic_label(percent_label(ratios[i])) + " " +
             std::to_string(ratios[i] * 100);
   return tics + ")\n";
 }
