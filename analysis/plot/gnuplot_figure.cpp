@@ -103,12 +103,6 @@ std::string log_tics_125(double lo, double hi, char axis) {
   return tics.empty() ? "" : std::string("set ") + axis + "tics (" + tics + ")\nset m" + axis + "tics 10\n";
 }
 
-std::string series_color(std::size_t index) {
-  static const char* palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                  "#E69F00", "#56B4E9", "#8C564B", "#F0E442"};
-  return palette[index % (sizeof palette / sizeof *palette)];
-}
-
 GnuplotFigure::GnuplotFigure(int width_px, int height_px) : width_(width_px), height_(height_px) {
   std::string pattern = (fs::temp_directory_path() / "kvsim-plot-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) throw InputError("cannot create a temporary directory for gnuplot");

@@ -48,7 +48,4 @@ class GnuplotFigure {
 // labels only the decades, leaving a one-decade axis with a single number).
 std::string log_tics_125(double lo, double hi, char axis = 'y');
 
-// Colour-blind-safe line colours (Okabe–Ito), cycled by index.
-std::string series_color(std::size_t index);
-
 }  // namespace kvsim::plot

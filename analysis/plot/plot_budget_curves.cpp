@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "analysis/plot/plots.hpp"
+#include "analysis/plot/policy_colors.hpp"
 #include "analysis/plot/results_selection.hpp"
 #include "io/errors.hpp"
 
@@ -137,14 +138,13 @@ PlotFiles plot_curves(const CurveOptions& o, const CurveStyle& style) {
   const std::set<std::string> banded = banded_policies(curves, o.bands, style.lower_is_better);
   std::vector<std::string> plots;
   std::string band_color;
-  std::size_t color_index = 0;
   for (const auto& [policy, by_budget] : curves) {
     std::ostringstream dat;
     for (const auto& [ratio, s] : by_budget)
       dat << ratio * 100 << " " << s.mean << " " << s.p5 << " " << s.p95 << "\n";
     const std::string file = fig.data("curve" + std::to_string(plots.size()), dat.str());
     const bool oracle = policy == kPolicyOracle;
-    const std::string color = oracle ? "#000000" : series_color(color_index++);
+    const std::string color = policy_color(policy);
     if (banded.count(policy)) band_color = color;
     if (banded.count(policy))
       plots.push_back(file + " using 1:3:4 with filledcurves lc rgb '" + color + "' notitle");
