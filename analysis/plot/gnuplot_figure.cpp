@@ -105,6 +105,10 @@ std::string log_tics_125(double lo, double hi, char axis) {
 
 GnuplotFigure::GnuplotFigure(int width_px, int height_px) : width_(width_px), height_(height_px) {
   std::string pattern = (fs::temp_directory_path() / "kvsim-plot-XXXXXX").string();
+  // gp_quote would draw a control character as U+FFFD and so name another path
+  if (visible_text(pattern) != pattern)
+    throw InputError("the temporary directory " + visible_text(fs::temp_directory_path().string()) +
+                     " (TMPDIR) has control characters; gnuplot cannot be given a path in it");
   if (!::mkdtemp(pattern.data())) throw InputError("cannot create a temporary directory for gnuplot");
   temp_dir_ = pattern;
 }
