@@ -87,14 +87,12 @@ plot::PlotFiles plot_allocation(const Notebook& nb, const PolicyBudgetGrid& grid
      << highest << " '#b2182b')\n";
   gp << "set xtics (";
   for (int b = 0; b < n_budgets; ++b) {
-    std::string tic = grid.budget_names[b];  // tic labels are format strings: % must be doubled
-    for (std::size_t at = tic.find('%'); at != std::string::npos; at = tic.find('%', at + 2)) tic.insert(at, "%");
-    gp << (b ? ", " : "") << plot::gp_quote(tic) << " " << b;
+    gp << (b ? ", " : "") << plot::gp_tic_label(grid.budget_names[b]) << " " << b;
   }
   gp << ")\nset ytics (";
   for (int l = 0; l < n_layers; ++l)
     for (int g = 0; g < n_kv; ++g)
-      gp << (l || g ? ", " : "") << plot::gp_quote("layer " + std::to_string(l) + ", KV head " + std::to_string(g))
+      gp << (l || g ? ", " : "") << plot::gp_tic_label("layer " + std::to_string(l) + ", KV head " + std::to_string(g))
          << " " << n_rows - 1 - (l * n_kv + g);
   gp << ")\n";
   for (int l = 1; l < n_layers; ++l)  // a rule between layers

@@ -1,16 +1,20 @@
 #pragma once
 // Renders one figure with gnuplot into <out_dir>/<name>.png (pngcairo) and
-// <name>.svg. Data goes through files in a private temporary directory; the
-// same plotting commands run once per terminal, so PNG and SVG always match.
-// Both outputs are written under temporary names and renamed when gnuplot has
-// finished successfully.
+// <name>.svg. Script, data and gnuplot's own outputs live in a private
+// temporary directory under fixed names, so no path or name from the command
+// line ever reaches the script; the same plotting commands run once per
+// terminal, so PNG and SVG always match. Both outputs are written under
+// temporary names and renamed when gnuplot has finished successfully.
+// Text inside the commands must go through gp_quote (gnuplot_text.hpp).
 #include <string>
-#include <vector>
+
+#include "analysis/plot/gnuplot_text.hpp"
 
 namespace kvsim::plot {
 
 struct PlotFiles {
   std::string png, svg;
+  std::string script;  // the gnuplot script that drew them (for tests and debugging)
 };
 
 class GnuplotFigure {
@@ -21,13 +25,17 @@ class GnuplotFigure {
   GnuplotFigure& operator=(const GnuplotFigure&) = delete;
 
   // Writes a data file and returns a gnuplot string literal naming it.
+  // `name` is [A-Za-z0-9_]+; `content` holds numbers only (whitespace-
+  // separated, nan/inf allowed): text never goes into a data file, where a
+  // space, quote or # in it would shift or hide columns (std::logic_error).
   std::string data(const std::string& name, const std::string& content);
   // Appends gnuplot commands (after terminal/output setup, fonts and the
   // shared style; may use set multiplot).
   GnuplotFigure& operator<<(const std::string& commands);
 
-  // Runs gnuplot; InputError carrying gnuplot's stderr when it fails or
-  // leaves an empty file. Creates out_dir if needed.
+  // Runs gnuplot (no shell, no init files, stdin from /dev/null); InputError
+  // carrying gnuplot's stderr when it fails or leaves an empty file. Creates
+  // out_dir if needed; `name` must pass check_figure_name (UsageError).
   PlotFiles render(const std::string& out_dir, const std::string& name) const;
 
  private:
@@ -36,15 +44,8 @@ class GnuplotFigure {
   std::string body_;
 };
 
-// A gnuplot string literal: single-quoted with quotes doubled, or (when the
-// text has line breaks) double-quoted with \\, \" and \n escapes.
-std::string gp_quote(const std::string& text);
-
 // "set ytics (...)" at 1-2-5 values inside [lo, hi] for a log axis (gnuplot
 // labels only the decades, leaving a one-decade axis with a single number).
 std::string log_tics_125(double lo, double hi, char axis = 'y');
-
-// Colour-blind-safe line colours (Okabe–Ito), cycled by index.
-std::string series_color(std::size_t index);
 
 }  // namespace kvsim::plot

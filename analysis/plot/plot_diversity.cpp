@@ -9,6 +9,7 @@
 
 #include "analysis/diversity_correlation.hpp"
 #include "analysis/plot/plots.hpp"
+#include "analysis/plot/policy_colors.hpp"
 #include "analysis/plot/results_selection.hpp"
 #include "analysis/tidy_csv.hpp"
 #include "io/errors.hpp"
@@ -19,7 +20,8 @@ namespace {
 
 const char* kScores[] = {analysis::kScoreKeyDiff, analysis::kScoreKNorm};
 const char* kScoreLegend[] = {"KeyDiff: −cos(k, mean unit key)", "K-norm: −‖k‖"};
-const char* kScoreColor[] = {"#0072B2", "#D55E00"};
+// each score in the colour of the policy that keeps by it
+const std::string kScoreColor[] = {policy_color("keydiff"), policy_color("knorm")};
 
 }  // namespace
 

@@ -102,16 +102,14 @@ PlotFiles plot_heatmap(const HeatmapOptions& o) {
   budget_text.precision(3);
   budget_text << o.policy << " at " << budget_tokens << " tokens (" << ratio * 100 << "%), block "
               << block;
-  const std::string title =
-      o.figure.title.empty()
-          ? (metric == kMetricAttnRecall ? std::string("Attention-mass recall") : metric) +
-                " per head: " + budget_text.str() + "\n" + dump_and_model(dump, model)
-          : o.figure.title;
+  const MetricDescription described = describe_metric(metric);
+  const std::string title = o.figure.title.empty() ? described.title + " per head: " + budget_text.str() +
+                                                         "\n" + dump_and_model(dump, model)
+                                                   : o.figure.title;
   std::ostringstream gp;
   gp << "set title " << gp_quote(title) << "\n"
      << "set xlabel 'query head'\nset ylabel 'layer'\n"
-     << "set cblabel " << gp_quote(metric == kMetricAttnRecall ? "attention-mass recall (fraction)" : metric)
-     << "\n"
+     << "set cblabel " << gp_quote(described.axis_label) << "\n"
      << "unset grid\nunset key\nset tics out\nset view map\n"
      << "set style fill solid 1.0 noborder\n"  // the shared transparent fill would fade the colour box
      << "set xrange [-0.5:" << n_heads - 0.5 << "]\nset yrange [-0.5:" << n_layers - 0.5 << "]\n"

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "analysis/analyze_dump.hpp"
+#include "analysis/plot/figure_name.hpp"
 #include "analysis/plot/plots.hpp"
 #include "io/errors.hpp"
 #include "sim/cli/options.hpp"
@@ -62,6 +63,7 @@ int cmd_plot(const Args& args) {
   if (!parse_options("plot", "KIND --in CSV|DIR [--out DIR] [options]   (KIND: " + std::string(kKinds) + ")",
                      args, desc, vm, &positional))
     return 0;
+  if (vm.count("name")) plot::check_figure_name(fig.name, "--name");
   const std::optional<std::string> dump_filter =
       vm.count("dump") ? std::optional<std::string>(dump) : std::nullopt;
   const std::optional<int> block_filter = vm.count("block") ? std::optional<int>(block) : std::nullopt;

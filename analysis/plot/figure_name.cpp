@@ -1,0 +1,24 @@
+#include "analysis/plot/figure_name.hpp"
+
+#include "analysis/plot/gnuplot_text.hpp"
+#include "io/errors.hpp"
+
+namespace kvsim::plot {
+
+void check_figure_name(const std::string& name, const std::string& option) {
+  const char* problem = nullptr;
+  if (name.empty()) problem = "it is empty";
+  else if (name.find('/') != std::string::npos) problem = "it contains '/'";
+  else if (name.find("..") != std::string::npos) problem = "it contains '..'";
+  else if (name[0] == '-' || name[0] == '.') problem = "it starts with '-' or '.'";
+  else if (visible_text(name) != name || name.find('\n') != std::string::npos)
+    problem = "it contains a control character or invalid UTF-8";
+  if (!problem) return;
+  std::string shown = visible_text(name);
+  for (std::size_t at = shown.find('\n'); at != std::string::npos; at = shown.find('\n', at))
+    shown.replace(at, 1, "\xEF\xBF\xBD");
+  throw UsageError(option + " '" + shown + "': must be a plain file name inside the output directory (" +
+                   problem + ")");
+}
+
+}  // namespace kvsim::plot
