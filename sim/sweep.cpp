@@ -315,7 +315,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
       std::vector<TopNSets> topn(nB);
       parallel_for(nB, [&](int b) {
         if (!need[b]) return;
-        topn[b] = compute_topn(fa, budget_tokens[b]);
+        topn[b] = compute_topn(fa, L.x, budget_tokens[b]);
         oracle_recall[b] =
             compute_metrics(fa, L.x, oracle_kept(fa, budget_tokens[b]), nullptr, true).attn_recall;
       });
