@@ -14,6 +14,7 @@
 
 #include "io/errors.hpp"
 #include "sim/kernels.hpp"
+#include "sim/magnitudes.hpp"
 #include "sim/metrics.hpp"
 #include "sim/nonfinite.hpp"
 #include "sim/replay.hpp"
@@ -43,7 +44,10 @@ FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int l
                          bool allow_nonfinite, std::vector<SkippedUnit>& skipped) {
   LayerTensors x = source.read_layer(layer);
   check_layer_shapes(x, geom, layer);
-  const std::vector<std::string> bad = find_nonfinite(x, geom, layer);
+  std::vector<std::string> bad = find_nonfinite(x, geom, layer);
+  const std::vector<std::string> overflow = find_logit_overflow(x, geom, layer);
+  for (int g = 0; g < geom.G; ++g)
+    if (bad[g].empty()) bad[g] = overflow[g];
   std::vector<bool> keep(geom.G, true);
   bool any = false;
   for (int g = 0; g < geom.G; ++g) {
@@ -57,7 +61,12 @@ FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int l
     any = true;
     skipped.push_back({layer, g, bad[g]});
   }
-  if (any) return drop_kv_heads(x, geom, keep);
+  if (any) {
+    FilteredLayer f = drop_kv_heads(x, geom, keep);
+    rescale_values_exactly(f.x);
+    return f;
+  }
+  rescale_values_exactly(x);
   FilteredLayer f;
   f.x = std::move(x);
   f.geom = geom;
