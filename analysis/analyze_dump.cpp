@@ -176,6 +176,7 @@ void write_meta(const DumpReader& dump, const AnalyzeOptions& o, int context_len
   j["layers"] = layers;
   j["n_bins"] = o.n_bins;
   if (o.kept) j["kept"] = {{"policy", o.kept->policy}, {"budget", o.kept->budget}};
+  j["warnings"] = o.warnings.to_json();
   write_file_atomically(out_path(o, kAnalyzeMetaFile), j.dump(2) + "\n");
 }
 

@@ -26,6 +26,7 @@ struct AnalyzeOptions {
   int window = 128;         // C = T - window when the dump has no context_len
   int n_bins = 10;          // quantile bins of x (deciles)
   std::optional<KeptSets> kept;  // PCA kept/evicted flags; absent = no kept columns
+  WarningLog warnings;           // recorded in analyze.json ("warnings")
   std::string out_dir;
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/geometry.hpp"
+#include "sim/warnings.hpp"
 
 namespace kvsim {
 class DumpReader;
@@ -21,12 +22,16 @@ struct KeptSets {
   std::string policy;  // labels only: written to the policy/budget columns
   std::string budget;
   KeptSetProvider positions;
+  WarningLog warnings;  // caveats of the replay that produced the sets (sim/warnings.hpp)
 };
 
 // Reads a CSV with columns layer,kv_head,position (one row per kept context
 // token; other columns ignored). A (layer, kv_head) absent from the file keeps
-// nothing. Throws InputError naming the file on a missing column / bad value.
-KeptSetProvider kept_sets_from_csv(const std::string& path);
+// nothing. Throws InputError naming the file (and line) on a missing column,
+// a bad value, a layer or kv_head the dump (`attrs`) does not have, or a
+// position listed twice for the same (layer, kv_head): silently dropping or
+// double-counting rows would change the kept-set statistics.
+KeptSetProvider kept_sets_from_csv(const std::string& path, const DumpAttrs& attrs);
 
 // The replay engine's final kept set of `policy` (a spec such as
 // "snapkv:window=32") at `budget` (tokens or ratio, DESIGN §2) under `options`

@@ -118,6 +118,7 @@ CsvTable CsvTable::read(const std::string& path, bool require_rows) {
                        std::to_string(fields.size()) + " fields, the header has " +
                        std::to_string(table.header_.size()));
     table.cells_.push_back(std::move(fields));
+    table.lines_.push_back(line);
   }
   if (require_rows && table.cells_.empty())
     throw InputError(path + ": empty CSV (header only, no data rows)");

@@ -47,6 +47,8 @@ class CsvTable {
   void require_columns(const std::vector<std::string>& names) const;
 
   const std::string& text(std::size_t row, std::size_t col) const { return cells_[row][col]; }
+  // The file's line number (1 = header) where data row `row` starts.
+  std::size_t line(std::size_t row) const { return lines_[row]; }
   // Parsed number; InputError naming file, line and column when not numeric.
   double number(std::size_t row, std::size_t col) const;
 
@@ -55,6 +57,7 @@ class CsvTable {
   std::vector<std::string> header_;
   std::map<std::string, std::size_t> index_;
   std::vector<std::vector<std::string>> cells_;
+  std::vector<std::size_t> lines_;
 };
 
 }  // namespace kvsim::analysis

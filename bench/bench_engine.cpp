@@ -79,7 +79,7 @@ void BM_Policy(benchmark::State& state, const std::string& name) {
 
 void BM_Metrics(benchmark::State& state) {
   auto& f = fixture();
-  const TopNSets topn = compute_topn(f.fa, f.cfg.budget);
+  const TopNSets topn = compute_topn(f.fa, f.x, f.cfg.budget);
   const KeptSet kept = oracle_kept(f.fa, f.cfg.budget);
   for (auto _ : state) benchmark::DoNotOptimize(compute_metrics(f.fa, f.x, kept, &topn, false));
 }

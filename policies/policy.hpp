@@ -65,6 +65,14 @@ class Policy {
   virtual void begin_layer(const StepContext& first_step) {}
   // Fills out[g][i] = score of cand[g][i]. May run its KV heads in parallel.
   virtual void score(const StepContext& ctx, Scores& out) = 0;
+  // When this policy, at budget N (< C tokens per KV head), is not making the
+  // selection it is named for (e.g. snapkv with N <= window keeps the most
+  // recent N through its protections): {code, what happens instead}. The
+  // sweep turns it into a warning naming the policy and budget.
+  struct Caveat {
+    std::string code, message;
+  };
+  virtual std::vector<Caveat> caveats(int budget, const LayerGeom& geom) const { return {}; }
   // Model-wide pooling divides a layer's one-shot scores by this (LaProx: ||Y_l||_F).
   virtual double layer_normalizer() const { return 1.0; }
 };

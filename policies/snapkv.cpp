@@ -20,6 +20,18 @@ class SnapKVPolicy : public Policy {
       throw UsageError("snapkv:window=" + std::to_string(window_) + " exceeds the context length " +
                        std::to_string(geom.C));
   }
+  // The window's candidates are protected, so with N <= window every kept token
+  // comes from the window: one-shot, the kept set is [C-N, C); in block mode
+  // too, by induction from the initial fill [0, N) (the window always covers
+  // the cache's most recent N plus the block).
+  std::vector<Caveat> caveats(int budget, const LayerGeom& geom) const override {
+    if (budget > window_ || budget >= geom.C) return {};
+    return {{"snapkv_window_covers_budget",
+             "the budget is within the observation window (" + std::to_string(window_) +
+                 " tokens), whose tokens are all protected: the kept set is the most recent " +
+                 std::to_string(budget) +
+                 " context tokens (after any --sinks), a recency baseline, not a SnapKV selection"}};
+  }
   void score(const StepContext& ctx, Scores& out) override {
     const int e = ctx.block_end, qb = std::max(0, e - window_), nq = e - qb;
     const int r = ctx.geom.r;

@@ -66,6 +66,10 @@ PolicySpec parse_policy_spec(const std::string& text) {
         throw UsageError(spec.name + ": unknown parameter '" + key + "' (valid: " +
                          (valid.empty() ? std::string("none") : valid) + ")");
       }
+      for (const auto& [given_key, given_value] : spec.given)
+        if (given_key == key)
+          throw UsageError(spec.name + ": parameter '" + key + "' is given twice (" + key + "=" +
+                           given_value + ", " + kv + "); give it once");
       spec.params.values[key] = value;
       spec.given.emplace_back(key, value);
     }

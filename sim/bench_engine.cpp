@@ -101,7 +101,7 @@ BenchReport run_bench(const BenchConfig& cfg) {
     for (const auto& p : policy_registry()) names.push_back(p.name);
   ReplayOptions opt;
   opt.block = cfg.block;
-  const TopNSets topn = compute_topn(fa, cfg.budget);
+  const TopNSets topn = compute_topn(fa, x, cfg.budget);
   for (const auto& name : names) {
     const PolicySpec spec = parse_policy_spec(name);
     auto pol = make_policy(spec);

@@ -1,5 +1,6 @@
 #include "sim/geometry.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
@@ -26,24 +27,39 @@ int BudgetSpec::tokens(int context_len) const {
   return static_cast<int>(value);
 }
 
+namespace {
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+}  // namespace
+
+// Grammar: a token count is decimal digits without a leading zero ("2048"); a
+// ratio is a decimal fraction with digits after the point ("0.25", ".5",
+// "1.0"). strtod's extras (sign, exponent, hex, inf/nan, leading blanks) are
+// rejected: "0x10" would otherwise be 16 tokens and "1e3" a ratio of 1000.
 BudgetSpec BudgetSpec::parse(const std::string& text) {
   BudgetSpec b;
   b.text = text;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end == text.c_str() || *end != '\0' || !std::isfinite(v) || v <= 0)
-    throw UsageError("--budget '" + text +
-                     "': expected a token count (e.g. 2048) or a ratio in (0, 1] (e.g. 0.25)");
-  const bool has_point = text.find_first_of(".eE") != std::string::npos;
-  if (has_point || v < 1.0) {
-    if (v > 1.0)
-      throw UsageError("--budget '" + text + "': a ratio must be in (0, 1]; token counts are integers");
-    b.ratio = true;
-  } else {
-    if (v != std::floor(v) || v > 2e9) throw UsageError("--budget '" + text + "': bad token count");
+  const std::string expected = "--budget '" + text +
+                               "': expected a token count (e.g. 2048) or a ratio in (0, 1] (e.g. 0.25)";
+  const auto point = text.find('.');
+  if (point == std::string::npos) {
+    if (!all_digits(text)) throw UsageError(expected);
+    if (text.size() > 1 && text[0] == '0')
+      throw UsageError("--budget '" + text + "': a token count is written without leading zeros");
+    if (text.size() > 10 || std::stod(text) > 2e9) throw UsageError("--budget '" + text + "': bad token count");
+    b.value = std::stod(text);
+    if (b.value <= 0) throw UsageError(expected);
     b.ratio = false;
+    return b;
   }
-  b.value = v;
+  const std::string whole = text.substr(0, point), fraction = text.substr(point + 1);
+  if (!(whole.empty() || all_digits(whole)) || !all_digits(fraction)) throw UsageError(expected);
+  b.value = std::strtod(text.c_str(), nullptr);
+  if (b.value <= 0) throw UsageError(expected);
+  if (b.value > 1.0)
+    throw UsageError("--budget '" + text + "': a ratio must be in (0, 1]; token counts are integers");
+  b.ratio = true;
   return b;
 }
 

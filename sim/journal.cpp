@@ -93,6 +93,17 @@ bool SweepJournal::load(int item, int layer, UnitRecord& out) const {
   if (!in) return false;
   out = UnitRecord{};
   std::string line;
+  // The header names the unit: a file copied or renamed onto another unit's
+  // name must not pass for it.
+  int header_item = -1, header_layer = -1;
+  char tail = 0;
+  if (!std::getline(in, line) ||
+      std::sscanf(line.c_str(), "# kvsim resume journal: item %d, layer %d%c", &header_item, &header_layer, &tail) != 2)
+    throw InputError(path + ": damaged resume journal entry; delete it (that unit is recomputed) and rerun with --resume");
+  if (header_item != item || header_layer != layer)
+    throw InputError(path + ": resume journal entry holds item " + std::to_string(header_item) + ", layer " +
+                     std::to_string(header_layer) + ", not the unit its name says (item " + std::to_string(item) +
+                     ", layer " + std::to_string(layer) + "); delete it (that unit is recomputed) and rerun with --resume");
   bool complete = false;
   while (std::getline(in, line)) {
     if (line == "end") {

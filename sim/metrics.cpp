@@ -12,39 +12,67 @@
 
 namespace kvsim {
 
-TopNSets compute_topn(const FutureAttention& fa, int budget) {
+namespace {
+// s·q·k of query head h at future row i (position C + i) and context key j,
+// exact enough to order logits that float32 probabilities cannot tell apart.
+double exact_logit(const LayerTensors& x, const LayerGeom& g, int h, int i, int j) {
+  const float* q = x.q.data() + (std::size_t(h) * g.T + g.C + i) * g.d;
+  const float* k = x.k.data() + (std::size_t(g.kv_of(h)) * g.T + j) * g.d;
+  double s = 0;
+  for (int c = 0; c < g.d; ++c) s += double(q[c]) * double(k[c]);
+  return double(g.scale) * s;
+}
+
+bool in_topn(const TopNSets& t, const LayerTensors& x, const LayerGeom& g, int h, int i, int j, float p) {
+  const std::size_t hw = std::size_t(h) * g.W() + i;
+  if (p != t.tau[hw]) return p > t.tau[hw];
+  if (t.ltau[hw] == -std::numeric_limits<double>::infinity()) return true;
+  const double l = exact_logit(x, g, h, i, j);
+  return l > t.ltau[hw] || (l == t.ltau[hw] && j >= t.lcut[hw]);
+}
+}  // namespace
+
+TopNSets compute_topn(const FutureAttention& fa, const LayerTensors& x, int budget) {
   const auto& g = fa.geom;
   const int H = g.H, W = g.W(), C = g.C;
+  const double all = -std::numeric_limits<double>::infinity();
   TopNSets t;
   t.n = std::max(0, std::min(budget, C));
   t.tau.assign(std::size_t(H) * W, 0.f);
-  t.cut.assign(std::size_t(H) * W, 0);
+  t.ltau.assign(std::size_t(H) * W, all);
+  t.lcut.assign(std::size_t(H) * W, 0);
   if (t.n >= C) {
     std::fill(t.tau.begin(), t.tau.end(), -std::numeric_limits<float>::infinity());
     return t;
   }
   if (t.n == 0) {
     std::fill(t.tau.begin(), t.tau.end(), std::numeric_limits<float>::infinity());
-    std::fill(t.cut.begin(), t.cut.end(), C);
     return t;
   }
   parallel_for(H, [&](int h) {
     std::vector<float> tmp(C);
+    std::vector<std::pair<double, int>> tied;  // (logit, position) of the entries equal to tau
     for (int i = 0; i < W; ++i) {
       const float* p = fa.row(h, i);
       std::copy(p, p + C, tmp.begin());
       std::nth_element(tmp.begin(), tmp.begin() + (t.n - 1), tmp.end(), std::greater<float>());
       const float tau = tmp[t.n - 1];
       int greater = 0;
-      for (int j = 0; j < C; ++j) greater += p[j] > tau;
-      int need = t.n - greater, cut = C;
-      for (int j = C - 1; j >= 0 && need > 0; --j)
-        if (p[j] == tau) {
-          --need;
-          cut = j;
-        }
-      t.tau[std::size_t(h) * W + i] = tau;
-      t.cut[std::size_t(h) * W + i] = cut;
+      tied.clear();
+      for (int j = 0; j < C; ++j) {
+        greater += p[j] > tau;
+        if (p[j] == tau) tied.emplace_back(0.0, j);
+      }
+      const std::size_t need = std::size_t(t.n - greater), hw = std::size_t(h) * W + i;
+      t.tau[hw] = tau;
+      if (need >= tied.size()) continue;  // every tied entry is in: ltau = -inf
+      for (auto& e : tied) e.first = exact_logit(x, g, h, i, e.second);
+      auto ranks_before = [](const std::pair<double, int>& a, const std::pair<double, int>& b) {
+        return a.first != b.first ? a.first > b.first : a.second > b.second;
+      };
+      std::nth_element(tied.begin(), tied.begin() + (need - 1), tied.end(), ranks_before);
+      t.ltau[hw] = tied[need - 1].first;
+      t.lcut[hw] = tied[need - 1].second;
     }
   });
   return t;
@@ -135,10 +163,8 @@ LayerMetrics compute_metrics(const FutureAttention& fa, const LayerTensors& x, c
         rec += den / tot;
         if (topn && topn->n > 0) {
           const float* p = Pg + std::size_t(row) * T;
-          const float tau = topn->tau[hw];
-          const int cut = topn->cut[hw];
           int hit = 0;
-          for (int j : S) hit += (p[j] > tau) || (p[j] == tau && j >= cut);
+          for (int j : S) hit += in_topn(*topn, x, geom, h, i, j, p[j]);
           topk += double(hit) / topn->n;
         } else if (topn) {
           topk += 1.0;

@@ -13,14 +13,19 @@
 
 namespace kvsim {
 
-// TopN of the context part of every future attention row (ties -> later position):
-// entry j is in TopN(h, t) iff P[j] > tau or (P[j] == tau and j >= cut).
+// TopN of the context part of every future attention row, ranked by the
+// logits s·q_t·k_j (ties -> later position). Probabilities order the same way
+// except where they tie, notably where exp underflows to exactly 0 on peaked
+// heads; those ties are broken by the logit, computed exactly in double:
+// j is in TopN(h, t) iff P[j] > tau, or P[j] == tau and
+// (logit_j > ltau or (logit_j == ltau and j >= lcut)).
 struct TopNSets {
-  int n = 0;               // min(N, C)
-  std::vector<float> tau;  // [H*W]
-  std::vector<int> cut;    // [H*W]
+  int n = 0;                 // min(N, C)
+  std::vector<float> tau;    // [H*W] the N-th largest probability
+  std::vector<double> ltau;  // [H*W] among P == tau: logit threshold (-inf: all of them)
+  std::vector<int> lcut;     // [H*W] among P == tau, logit == ltau: positions >= lcut
 };
-TopNSets compute_topn(const FutureAttention& fa, int budget);
+TopNSets compute_topn(const FutureAttention& fa, const LayerTensors& x, int budget);
 
 struct LayerMetrics {
   std::vector<double> attn_recall;    // [H]

@@ -1,8 +1,11 @@
 #include "sim/replay.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 #include <numeric>
 
+#include "io/errors.hpp"
 #include "sim/kernels.hpp"
 
 namespace kvsim {
@@ -24,10 +27,19 @@ KeptSet select(const Policy& policy, const KeptSet& cand, const Scores& scores, 
   return select_pooled(cand, scores, static_cast<long>(geom.G) * budget, budget / 5);
 }
 
-void check_scores(const KeptSet& cand, const Scores& scores) {
+// A nan score would silently rank last and an inf one first: neither is the
+// policy's choice, so the unit stops naming where it happened.
+void check_scores(const KeptSet& cand, const Scores& scores, int layer) {
   bool ok = scores.size() == cand.size();
   for (std::size_t g = 0; ok && g < cand.size(); ++g) ok = scores[g].size() == cand[g].size();
   if (!ok) throw std::logic_error("policy returned scores of the wrong shape");
+  for (std::size_t g = 0; g < cand.size(); ++g)
+    for (std::size_t i = 0; i < cand[g].size(); ++i)
+      if (!std::isfinite(scores[g][i]))
+        throw InputError("layer " + std::to_string(layer) + ", KV head " + std::to_string(g) + ": the score of token " +
+                         std::to_string(cand[g][i]) + " is " + (std::isnan(scores[g][i]) ? "nan" : "inf") +
+                         "; the layer's values are beyond what this policy computes with "
+                         "(check the dump with kvsim inspect --stats)");
 }
 }  // namespace
 
@@ -38,7 +50,7 @@ Scores oneshot_scores(Policy& policy, const LayerTensors& x, const LayerGeom& ge
   policy.begin_layer(ctx);
   Scores scores;
   policy.score(ctx, scores);
-  check_scores(cand, scores);
+  check_scores(cand, scores, layer);
   const double norm = policy.layer_normalizer();
   for (auto& s : scores)
     for (auto& v : s) v /= norm;
@@ -79,7 +91,7 @@ KeptSet replay_layer(Policy& policy, const LayerTensors& x, const LayerGeom& geo
     }
     StepContext ctx{x, geom, shared, layer, b, e, cand, budget, options.gqa, options.seed};
     policy.score(ctx, scores);
-    check_scores(cand, scores);
+    check_scores(cand, scores, layer);
     apply_protections(cand, scores, options.sinks, options.recent, e);
     cache = select(policy, cand, scores, budget, geom);
   }

@@ -14,6 +14,7 @@
 
 #include "io/errors.hpp"
 #include "sim/kernels.hpp"
+#include "sim/magnitudes.hpp"
 #include "sim/metrics.hpp"
 #include "sim/nonfinite.hpp"
 #include "sim/replay.hpp"
@@ -43,7 +44,10 @@ FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int l
                          bool allow_nonfinite, std::vector<SkippedUnit>& skipped) {
   LayerTensors x = source.read_layer(layer);
   check_layer_shapes(x, geom, layer);
-  const std::vector<std::string> bad = find_nonfinite(x, geom, layer);
+  std::vector<std::string> bad = find_nonfinite(x, geom, layer);
+  const std::vector<std::string> overflow = find_logit_overflow(x, geom, layer);
+  for (int g = 0; g < geom.G; ++g)
+    if (bad[g].empty()) bad[g] = overflow[g];
   std::vector<bool> keep(geom.G, true);
   bool any = false;
   for (int g = 0; g < geom.G; ++g) {
@@ -57,7 +61,12 @@ FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int l
     any = true;
     skipped.push_back({layer, g, bad[g]});
   }
-  if (any) return drop_kv_heads(x, geom, keep);
+  if (any) {
+    FilteredLayer f = drop_kv_heads(x, geom, keep);
+    rescale_values_exactly(f.x);
+    return f;
+  }
+  rescale_values_exactly(x);
   FilteredLayer f;
   f.x = std::move(x);
   f.geom = geom;
@@ -89,6 +98,12 @@ void layer_rows(int item, int layer, const LayerMetrics& m, const std::vector<do
     for (int s = 0; s < 4; ++s) out.push_back({item, layer, -1, kFirstSummary + 4 * k + s, vals[s]});
   }
 }
+// A non-finite metric value must never reach results.csv unnoticed: an
+// InputError naming where it is, or with --allow-nonfinite a warning.
+void check_finite_rows(const std::vector<MetricRow>& rows, const SweepItem& item, bool allow_nonfinite,
+                       WarningLog* warnings);
+
+std::string budget_label(int tokens) { return std::to_string(tokens); }
 }  // namespace
 
 std::string metric_name(int metric) {
@@ -97,6 +112,24 @@ std::string metric_name(int metric) {
   const int s = metric - kFirstSummary;
   return std::string(kHeadMetricNames[s / 4]) + "_" + kSummaryNames[s % 4];
 }
+
+namespace {
+void check_finite_rows(const std::vector<MetricRow>& rows, const SweepItem& item, bool allow_nonfinite,
+                       WarningLog* warnings) {
+  for (const auto& r : rows) {
+    if (std::isfinite(r.value)) continue;
+    const std::string what = "layer " + std::to_string(r.layer) + ", head " + std::to_string(r.head) + ": " +
+                             metric_name(r.metric) + " of " + item.policy_label + " at budget " +
+                             budget_label(item.budget_tokens) + " is " + (std::isnan(r.value) ? "nan" : "inf");
+    if (!allow_nonfinite)
+      throw InputError(what + "; the layer's values are beyond what kvsim computes with (check the dump "
+                              "with kvsim inspect --stats); --allow-nonfinite keeps such values");
+    if (warnings)
+      warnings->add({"nonfinite_metric", what + " (kept in results.csv: --allow-nonfinite)", "",
+                     item.policy_label, item.budget_tokens, r.layer});
+  }
+}
+}  // namespace
 
 LayerTensors DumpLayerSource::read_layer(int layer) const {
   LayerFields f;
@@ -153,13 +186,46 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
                        " needs the output projection o_proj (/layers/<l>/o_proj), which the dump "
                        "lacks; choose another policy or capture o_proj");
   }
+  // The same policy twice (also spelled differently: "snapkv" and
+  // "snapkv:window=64") would give duplicate rows from double work.
+  for (std::size_t a = 0; a < spec.policies.size(); ++a)
+    for (std::size_t b = 0; b < a; ++b) {
+      const PolicySpec &pa = spec.policies[a], &pb = spec.policies[b];
+      if (pa.name != pb.name || pa.params.values != pb.params.values) continue;
+      if (pa.label() == pb.label())
+        throw UsageError("--policies: '" + pa.label() + "' is listed twice; list each policy once");
+      throw UsageError("--policies: '" + pb.label() + "' and '" + pa.label() +
+                       "' are the same policy with the same parameters; list each policy once");
+    }
+  // Budgets as used: a count above C keeps all C tokens (clamped, with a warning);
+  // two budgets that keep the same N would give duplicate rows.
   std::vector<int> budget_tokens;
-  for (const auto& b : spec.budgets) {
-    budget_tokens.push_back(b.tokens(C));
-    if (budget_tokens.back() < 1)
+  for (std::size_t i = 0; i < spec.budgets.size(); ++i) {
+    const BudgetSpec& b = spec.budgets[i];
+    int n = b.tokens(C);
+    if (n < 1)
       throw UsageError("--budget " + b.text + ": keeps 0 of the " + std::to_string(C) +
                        " context tokens; a budget must keep at least 1");
+    if (n > C) {
+      res.warnings.add({"budget_above_context",
+                        "--budget " + b.text + ": keeps all " + std::to_string(C) +
+                            " context tokens; equivalent to full (nothing is evicted); results use budget " +
+                            std::to_string(C),
+                        "--budget", "", C, -1});
+      n = C;
+    }
+    for (std::size_t j = 0; j < i; ++j)
+      if (budget_tokens[j] == n) {
+        const std::string& other = spec.budgets[j].text;
+        const std::string keeps = std::to_string(n) + " of the " + std::to_string(C) + " context tokens";
+        throw UsageError(other == b.text
+                             ? "--budgets: '" + b.text + "' is listed twice (it keeps " + keeps + "); list each budget once"
+                             : "--budgets: '" + other + "' and '" + b.text + "' both keep " + keeps +
+                                   "; list each budget once");
+      }
+    budget_tokens.push_back(n);
   }
+  res.budget_tokens = budget_tokens;
 
   // Items: policy-major, then budget; one policy instance each (state is per item).
   std::vector<std::unique_ptr<Policy>> inst;
@@ -172,6 +238,10 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
       it.budget_tokens = budget_tokens[b];
       it.budget_ratio = double(budget_tokens[b]) / C;
       it.block = protos[p]->pooling() == Pooling::model ? 0 : spec.options.block;
+      if (it.budget_tokens < C)
+        for (const auto& c : protos[p]->caveats(it.budget_tokens, geom))
+          res.warnings.add({c.code, it.policy_label + " at budget " + budget_label(it.budget_tokens) + ": " + c.message,
+                            "", it.policy_label, it.budget_tokens, -1});
       res.items.push_back(it);
       inst.push_back(make_policy(spec.policies[p]));
     }
@@ -304,6 +374,9 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
             kept[i] = replay_layer(*inst[i], L.x, lg, layer, res.items[i].budget_tokens, spec.options,
                                    shared);
           ran[i] = 1;
+        } catch (const InputError& e) {
+          failed[i] = std::make_exception_ptr(InputError(res.items[i].policy_label + " at budget " +
+                                                         budget_label(res.items[i].budget_tokens) + ": " + e.what()));
         } catch (...) {
           failed[i] = std::current_exception();
         }
@@ -315,7 +388,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
       std::vector<TopNSets> topn(nB);
       parallel_for(nB, [&](int b) {
         if (!need[b]) return;
-        topn[b] = compute_topn(fa, budget_tokens[b]);
+        topn[b] = compute_topn(fa, L.x, budget_tokens[b]);
         oracle_recall[b] =
             compute_metrics(fa, L.x, oracle_kept(fa, budget_tokens[b]), nullptr, true).attn_recall;
       });
@@ -336,6 +409,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
       UnitRecord& unit = records[i][li];
       unit.skipped = skipped;
       if (lg.G > 0) layer_rows(i, layer, met[i], oracle_recall[res.items[i].budget], lg, L.heads, geom.H, unit.rows);
+      check_finite_rows(unit.rows, res.items[i], spec.allow_nonfinite, nullptr);  // never journaled unchecked
       if (spec.keep_sets) res.kept[i][li] = std::move(kept[i]);
       done[i][li] = 1;
       ++res.units_computed;
@@ -353,11 +427,13 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
   for (int li = 0; li < nL && !res.stopped; ++li)
     for (const auto& s : records[0][li].skipped) res.skipped.push_back(s);
   for (int i = 0; i < nI; ++i)
-    for (int li = 0; li < nL; ++li)
+    for (int li = 0; li < nL; ++li) {
+      check_finite_rows(records[i][li].rows, res.items[i], spec.allow_nonfinite, &res.warnings);
       for (const auto& r : records[i][li].rows) {
         res.rows.push_back(r);
         res.rows.back().item = i;
       }
+    }
   res.wall_seconds = since(t_start);
   return res;
 }

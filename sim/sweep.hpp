@@ -10,6 +10,7 @@
 
 #include "io/kvdump.hpp"
 #include "policies/policy.hpp"
+#include "sim/warnings.hpp"
 
 namespace kvsim {
 
@@ -96,8 +97,10 @@ struct SweepSpec {
   std::vector<int> layers;  // empty = all layers
   bool keep_sets = false;   // keep every item's kept sets in the result (tests, analysis)
   std::function<void(long done, long total)> progress;  // per-layer progress (stderr)
-  // Non-finite q/k/v/o_proj: false = InputError naming layer, head and token;
+  // Non-finite q/k/v/o_proj, or q/k so large that the logits overflow
+  // (sim/magnitudes.hpp): false = InputError naming layer, head and token;
   // true = drop the affected (layer, KV head) units (SweepResult::skipped).
+  // Also: a non-finite metric value is an error, or (true) kept with a warning.
   bool allow_nonfinite = false;
   UnitStore* store = nullptr;  // optional journal of finished units (kept sets of resumed units are not restored)
   std::function<bool()> stop_requested;   // polled before each unit; true = stop cleanly
@@ -133,13 +136,16 @@ struct SweepResult {
   double future_seconds = 0, future_flops = 0, read_seconds = 0, prepass_seconds = 0;
   double wall_seconds = 0;
   std::vector<SkippedUnit> skipped;  // in (layer, KV head) order
+  std::vector<int> budget_tokens;    // [budget] N actually used (a count above C is clamped to C)
+  WarningLog warnings;               // correct results with a caveat (sim/warnings.hpp)
   // Units = (item, layer) pairs. resumed: loaded from the store; computed: this run.
   long units_total = 0, units_resumed = 0, units_computed = 0;
   bool stopped = false;  // stop_requested() ended the run early: rows are incomplete
 };
 
-// Throws UsageError (bad policy parameters for this dump) or InputError (e.g.
-// laprox on a dump without o_proj) before any heavy work.
+// Throws UsageError (bad policy parameters for this dump, a policy or budget
+// listed twice, also after resolution: "64" and "0.5" when C = 128) or
+// InputError (e.g. laprox on a dump without o_proj) before any heavy work.
 SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec);
 
 // Outputs (DESIGN §6). results.csv: dump,policy,budget,budget_ratio,block,layer,head,metric,value

@@ -127,6 +127,32 @@ TEST(AnalyzeCli, PcaWritesSpectrumPointsAndKeptFlags) {
   EXPECT_FALSE(analysis::CsvTable::read(dir.file("n/pca_points.csv")).has_column("kept"));
 }
 
+// Rows naming a layer or KV head the dump does not have (or a position twice)
+// used to be dropped silently or to double-count a key; they are errors
+// naming the file and line.
+TEST(AnalyzeCli, KeptRowsOutsideTheDumpAreErrorsNamingFileAndLine) {
+  ScratchDir dir;
+  write_distinctive_dump(dir.file("d.h5"));  // 2 layers, 2 KV heads, C = 160
+  auto analyze_with = [&](const std::string& rows) {
+    std::ofstream(dir.file("kept.csv")) << "layer,kv_head,position\n1,0,3\n" << rows;
+    return run_kvsim("analyze --dump " + dir.file("d.h5") + " --pca --kept " + dir.file("kept.csv") +
+                     " --out " + dir.file("p"));
+  };
+  auto r = analyze_with("2,0,4\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(dir.file("kept.csv") + ": line 3: layer 2 is not a layer of the dump"), std::string::npos)
+      << r.err;
+  r = analyze_with("1,2,4\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(dir.file("kept.csv") + ": line 3: kv_head 2"), std::string::npos) << r.err;
+  r = analyze_with("1,0,3\n");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(dir.file("kept.csv") + ": line 3: position 3 of layer 1, kv_head 0 is listed twice"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(analyze_with("0,1,159\n").exit_code, 0);
+}
+
 TEST(AnalyzeCli, UsageErrors) {
   ScratchDir dir;
   write_distinctive_dump(dir.file("d.h5"));

@@ -220,7 +220,7 @@ TEST(HandComputed, OracleAndMetrics) {
   o.block = 0;
   const KeptSet kept = replay_layer(*p, t.x, t.geom, 0, 2, o, shared);
   ASSERT_EQ(kept, KeptSet({{1, 2}}));
-  const TopNSets topn = compute_topn(fa, 2);
+  const TopNSets topn = compute_topn(fa, t.x, 2);
   const LayerMetrics m = compute_metrics(fa, t.x, kept, &topn);
   // M1: head 0 (2+1+1)/6, head 1 (1+3+1)/7
   EXPECT_NEAR(m.attn_recall[0], 4.0 / 6, 1e-6);

@@ -84,18 +84,48 @@ TEST(Invariants, FullHasPerfectRecallAndZeroError) {
 TEST(Invariants, BudgetAtLeastContextEvictsNothing) {
   const auto c = small_synth();
   const auto src = synth_source(c);
-  const SweepResult r = run_sweep(src, spec_for("all", "192,1.0,500", 32));
-  for (std::size_t i = 0; i < r.items.size(); ++i)
-    for (const auto& layer : r.kept[i])
-      for (const auto& s : layer) EXPECT_EQ(s.size(), 192u) << r.items[i].policy_label;
-  for (const auto& row : r.rows)
-    if (row.metric == kAttnRecall) EXPECT_EQ(row.value, 1.0) << r.items[row.item].policy_label;
+  // one sweep per budget: all three keep the same 192 tokens, which one sweep refuses as duplicates
+  for (const char* budget : {"192", "1.0", "500"}) {
+    const SweepResult r = run_sweep(src, spec_for("all", budget, 32));
+    for (std::size_t i = 0; i < r.items.size(); ++i) {
+      EXPECT_EQ(r.items[i].budget_tokens, 192) << budget;  // clamped to C: the budget actually used
+      for (const auto& layer : r.kept[i])
+        for (const auto& s : layer) EXPECT_EQ(s.size(), 192u) << r.items[i].policy_label;
+    }
+    for (const auto& row : r.rows)
+      if (row.metric == kAttnRecall) EXPECT_EQ(row.value, 1.0) << r.items[row.item].policy_label;
+    // only a count above C is worth a warning
+    EXPECT_EQ(r.warnings.all().size(), std::string(budget) == "500" ? 1u : 0u) << budget;
+  }
+}
+
+// snapkv with N <= window: every kept token comes from the protected window,
+// so the kept set is exactly the most recent N, one-shot and in block mode;
+// the sweep says so instead of reporting it as SnapKV.
+TEST(Invariants, SnapkvWithBudgetWithinItsWindowKeepsTheMostRecentTokensAndWarns) {
+  const auto c = small_synth();
+  const auto src = synth_source(c);
+  for (int block : {0, 32}) {
+    const SweepResult r = run_sweep(src, spec_for("snapkv:window=48", "16,48,64", block));
+    std::vector<int> recent16(16), recent48(48);
+    std::iota(recent16.begin(), recent16.end(), 192 - 16);
+    std::iota(recent48.begin(), recent48.end(), 192 - 48);
+    for (const auto& layer : r.kept[0])
+      for (const auto& s : layer) EXPECT_EQ(s, recent16) << "block " << block;
+    for (const auto& layer : r.kept[1])
+      for (const auto& s : layer) EXPECT_EQ(s, recent48) << "block " << block;
+    ASSERT_EQ(r.warnings.all().size(), 2u);  // budgets 16 and 48, not 64
+    EXPECT_EQ(r.warnings.all()[0].code, "snapkv_window_covers_budget");
+    EXPECT_EQ(r.warnings.all()[0].budget, 16);
+    EXPECT_EQ(r.warnings.all()[1].budget, 48);
+  }
 }
 
 TEST(Invariants, OracleBeatsEveryPerHeadPolicyOnGroupMeanRecall) {
   const auto src = synth_source(small_synth());
   std::string list = "oracle";
-  for (const char* p : kPerHead) list += std::string(";") + p;
+  for (const char* p : kPerHead)
+    if (std::string(p) != "oracle") list += std::string(";") + p;
   for (int block : {0, 32}) {
     const SweepResult r = run_sweep(src, spec_for(list, "0.05,0.2,0.5", block));
     auto m = index_rows(r);

@@ -91,6 +91,23 @@ TEST(RobustResume, CrashAfterUnitsThenResumeIsByteIdentical) {
   EXPECT_FALSE(fs::exists(out + "/partial"));
 }
 
+// A unit file holding another unit's rows (copied or renamed by hand) must not
+// be resumed as the unit its name says.
+TEST(RobustResume, JournalEntryHoldingAnotherUnitIsRejected) {
+  ScratchDir dir;
+  const std::string dump = make_dump(dir);
+  const std::string out = dir.file("o");
+  auto r = run_shell("KVSIM_TEST_FAIL_AFTER_UNITS=7 " + std::string(KVSIM_BINARY) + " " + sweep(dump, out));
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  const std::string wrong = out + "/partial/unit-1-layer0.txt";
+  ASSERT_TRUE(fs::exists(wrong));
+  fs::copy_file(out + "/partial/unit-0-layer0.txt", wrong, fs::copy_options::overwrite_existing);
+  r = run_kvsim(sweep(dump, out) + " --resume");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(wrong + ": resume journal entry holds item 0, layer 0"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out + "/results.csv"));
+}
+
 // A real signal: the run stops between units, keeps what is finished, exits
 // 128 + signal, and the resumed run completes the rest.
 TEST(RobustResume, SignalMidSweepThenResumeIsByteIdentical) {

@@ -13,7 +13,7 @@ namespace kvsim::cli {
 
 int cmd_analyze(const Args& args) {
   analysis::AnalyzeOptions o;
-  std::string dump, layers, kept_file, policy, budget, gqa = "mean";
+  std::string dump, layers, kept_file, policy, budget, gqa = "mean", seed = "0";
   ReplayOptions replay;
   po::options_description desc("analyze options");
   desc.add_options()
@@ -33,7 +33,7 @@ int cmd_analyze(const Args& args) {
       ("block", po::value(&replay.block)->default_value(128), "--policy replay: block size (0 = one-shot)")
       ("sinks", po::value(&replay.sinks)->default_value(0), "--policy replay: protect the first S tokens")
       ("recent", po::value(&replay.recent)->default_value(0), "--policy replay: protect the last R tokens")
-      ("seed", po::value(&replay.seed)->default_value(0), "--policy replay: seed (random policy)")
+      ("seed", po::value(&seed)->default_value("0"), "--policy replay: seed (random policy), a non-negative integer")
       ("gqa", po::value(&gqa)->default_value(gqa), "--policy replay: GQA reduction, mean or max");
   po::variables_map vm;
   if (!parse_options("analyze", "--dump D (--pca | --correlation) --out DIR [options]", args, desc, vm))
@@ -46,16 +46,26 @@ int cmd_analyze(const Args& args) {
     throw UsageError("--kept/--policy only affect --pca");
   if (gqa != "mean" && gqa != "max") throw UsageError("--gqa: expected mean or max, got '" + gqa + "'");
   replay.gqa = gqa == "max" ? GqaReduce::max : GqaReduce::mean;
+  replay.seed = parse_unsigned_option("--seed", seed);
+  if (o.window < 1) throw UsageError("--window " + std::to_string(o.window) + " must be >= 1");
   replay.window = o.window;
   o.layers = parse_layer_list(layers);
   for (int layer : o.layers)
     if (layer < 0) throw UsageError("--layers: '" + std::to_string(layer) + "' is not a layer index");
 
   const DumpReader reader(dump);
+  if (!vm["window"].defaulted() && reader.attrs().context_len)
+    o.warnings.add({"window_ignored",
+                    "--window " + std::to_string(o.window) + " is ignored: the dump has context_len=" +
+                        std::to_string(*reader.attrs().context_len) + ", which sets the context",
+                    "--window", "", -1, -1});
   if (!kept_file.empty())
-    o.kept = analysis::KeptSets{"file:" + kept_file, "", analysis::kept_sets_from_csv(kept_file)};
-  if (!policy.empty())
+    o.kept = analysis::KeptSets{"file:" + kept_file, "", analysis::kept_sets_from_csv(kept_file, reader.attrs()), {}};
+  if (!policy.empty()) {
     o.kept = analysis::kept_sets_from_engine(reader, policy, budget, replay, o.layers);
+    o.warnings.add_all(o.kept->warnings);
+  }
+  o.warnings.print(std::cerr, "analyze");
   analysis::analyze_dump(reader, o, std::cout);
   return 0;
 }

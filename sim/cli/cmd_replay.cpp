@@ -19,15 +19,17 @@
 #include "sim/output_lock.hpp"
 #include "sim/progress.hpp"
 #include "sim/sweep.hpp"
+#include "sim/warnings.hpp"
 
 namespace kvsim::cli {
 namespace {
 
 struct CommonOptions {
-  std::string dump, out, gqa = "mean", layers;
+  std::string dump, out, gqa = "mean", layers, seed = "0";
   ReplayOptions opt;
   int threads = 0;
   bool quiet = false, resume = false, allow_nonfinite = false;
+  bool window_given = false;  // --window on the command line, not the default
 };
 
 void add_common(po::options_description& desc, CommonOptions& c) {
@@ -38,7 +40,7 @@ void add_common(po::options_description& desc, CommonOptions& c) {
       ("sinks", po::value(&c.opt.sinks)->default_value(0), "protect the first S tokens")
       ("recent", po::value(&c.opt.recent)->default_value(0), "protect the last R processed tokens")
       ("window", po::value(&c.opt.window)->default_value(128), "future-query window W: C = T - W when the dump has no context_len")
-      ("seed", po::value(&c.opt.seed)->default_value(0), "seed (random policy)")
+      ("seed", po::value(&c.seed)->default_value("0"), "seed (random policy), a non-negative integer")
       ("gqa", po::value(&c.gqa)->default_value("mean"), "reduce per-query-head scores to the KV head: mean or max")
       ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)")
       ("threads", po::value(&c.threads)->default_value(0), "OpenMP threads (0 = default)")
@@ -87,6 +89,8 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   else if (c.gqa == "max") c.opt.gqa = GqaReduce::max;
   else throw UsageError("--gqa must be mean or max, got '" + c.gqa + "'");
   if (c.threads < 0) throw UsageError("--threads must be >= 0");
+  c.opt.seed = parse_unsigned_option("--seed", c.seed);
+  if (c.opt.window < 1) throw UsageError("--window " + std::to_string(c.opt.window) + " must be >= 1");
   if (c.threads > 0) omp_set_num_threads(c.threads);
   omp_set_max_active_levels(1);
   spec.options = c.opt;
@@ -97,6 +101,12 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   const auto t0 = std::chrono::steady_clock::now();
   DumpReader reader(c.dump);
   DumpLayerSource source(reader);
+  WarningLog warnings;
+  if (c.window_given && reader.attrs().context_len)
+    warnings.add({"window_ignored",
+                  "--window " + std::to_string(c.opt.window) + " is ignored: the dump has context_len=" +
+                      std::to_string(*reader.attrs().context_len) + ", which sets the context",
+                  "--window", "", -1, -1});
   std::unique_ptr<Progress> progress;
   if (!c.quiet)
     spec.progress = [&](long done, long total) {
@@ -129,6 +139,8 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
               << journal.dir() << "; rerun with --resume to continue\n";
     return 128 + sig;
   }
+  warnings.add_all(res.warnings);
+  warnings.print(std::cerr, command);
   for (const auto& s : res.skipped)
     std::cerr << "kvsim " << command << ": note: skipped layer " << s.layer << " KV head " << s.kv_head
               << " (--allow-nonfinite): " << s.reason << "\n";
@@ -154,9 +166,11 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
     pols.push_back({{"label", p.label()}, {"name", p.name}, {"params", p.params.values}});
   j["policies"] = pols;
   nlohmann::json buds = nlohmann::json::array();
-  for (const auto& b : spec.budgets)
-    buds.push_back({{"text", b.text}, {"kind", b.ratio ? "ratio" : "tokens"}, {"value", b.value},
-                    {"tokens", b.tokens(res.geom.C)}});
+  for (std::size_t b = 0; b < spec.budgets.size(); ++b)
+    buds.push_back({{"text", spec.budgets[b].text},
+                    {"kind", spec.budgets[b].ratio ? "ratio" : "tokens"},
+                    {"value", spec.budgets[b].value},
+                    {"tokens", res.budget_tokens[b]}});
   j["budgets"] = buds;
   j["options"] = {{"block", c.opt.block}, {"sinks", c.opt.sinks},   {"recent", c.opt.recent},
                   {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa},
@@ -182,6 +196,7 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
     skipped.push_back({{"layer", s.layer}, {"kv_head", s.kv_head}, {"reason", s.reason}});
   j["allow_nonfinite"] = c.allow_nonfinite;
   j["skipped_units"] = skipped;
+  j["warnings"] = warnings.to_json();
   j["outputs"] = {"results.csv", "run.json"};
   write_file_atomically((std::filesystem::path(c.out) / "run.json").string(), j.dump(2) + "\n");
   journal.remove();  // results.csv and run.json are complete
@@ -210,6 +225,7 @@ int cmd_replay(const Args& args) {
   po::variables_map vm;
   if (!parse_options("replay", "--dump D --policy P --budget B --out DIR [options]", args, desc, vm))
     return 0;
+  c.window_given = !vm["window"].defaulted();
   SweepSpec spec;
   spec.policies.push_back(parse_policy_spec(policy));
   spec.budgets.push_back(BudgetSpec::parse(budget));
@@ -228,6 +244,7 @@ int cmd_sweep(const Args& args) {
   if (!parse_options("sweep", "--dump D --out DIR [--policies all|LIST] [--budgets LIST] [options]", args,
                      desc, vm))
     return 0;
+  c.window_given = !vm["window"].defaulted();
   SweepSpec spec;
   spec.policies = parse_policy_list(policies);
   spec.budgets = parse_budget_list(budgets);

@@ -1,5 +1,6 @@
 #include "sim/cli/options.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "io/errors.hpp"
@@ -24,6 +25,20 @@ bool parse_options(const std::string& command, const std::string& synopsis, cons
     throw UsageError(std::string(e.what()) + " (see kvsim " + command + " --help)");
   }
   return true;
+}
+
+std::uint64_t parse_unsigned_option(const std::string& option, const std::string& text) {
+  const bool digits = !text.empty() && text.size() <= 20 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) {
+    try {
+      std::size_t used = 0;
+      const unsigned long long v = std::stoull(text, &used, 10);
+      if (used == text.size()) return v;
+    } catch (const std::out_of_range&) {
+    }
+  }
+  throw UsageError(option + " " + text + ": expected a non-negative integer (decimal digits, at most 2^64-1)");
 }
 
 }  // namespace kvsim::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Shared Boost.Program_options plumbing for the subcommands.
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <string>
 
 #include "sim/cli/commands.hpp"
@@ -14,5 +15,9 @@ namespace po = boost::program_options;
 bool parse_options(const std::string& command, const std::string& synopsis, const Args& args,
                    po::options_description& desc, po::variables_map& vm,
                    const po::positional_options_description* positional = nullptr);
+
+// A non-negative decimal integer option such as --seed. Program_options would
+// read "-1" into an unsigned as 2^64 - 1 without a word; this refuses it.
+std::uint64_t parse_unsigned_option(const std::string& option, const std::string& text);
 
 }  // namespace kvsim::cli
