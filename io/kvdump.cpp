@@ -61,6 +61,56 @@ bool link_exists(hid_t file, const std::string& path) {
   return true;
 }
 
+// Unwritten chunks read back as the fill value (zeros): a silently wrong
+// tensor, so a dump whose writer died half-way must be refused. Chunks are
+// counted, not bytes: filters (gzip, shuffle, fletcher32, scale-offset) change
+// the bytes a chunk occupies, and edge chunks of a chunked dataset are stored
+// whole, so H5Dget_space_status (which compares byte totals) reports such
+// valid files as partly allocated. Returns why the data is incomplete, or "".
+std::string unwritten_data(hid_t ds, hid_t space, const std::vector<hsize_t>& dims) {
+  if (H5Sget_simple_extent_npoints(space) <= 0) return "";
+  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  const H5D_layout_t layout = dcpl.valid() ? H5Pget_layout(dcpl.get()) : H5D_LAYOUT_ERROR;
+  if (layout == H5D_COMPACT) return "";  // stored inside the object header, always present
+  if (layout == H5D_CHUNKED) {
+    std::vector<hsize_t> chunk(dims.size());
+    if (H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size()))
+      return "unreadable chunk layout";
+    hsize_t expected = 1;
+    for (std::size_t i = 0; i < dims.size(); ++i) expected *= (dims[i] + chunk[i] - 1) / chunk[i];
+    hsize_t stored = 0;
+    if (H5Dget_num_chunks(ds, space, &stored) < 0) return "unreadable chunk index";
+    if (stored == 0) return "no data";
+    return stored < expected ? "missing chunks" : "";
+  }
+  H5D_space_status_t status;
+  if (H5Dget_space_status(ds, &status) < 0) return "unreadable storage status";
+  return status == H5D_SPACE_STATUS_ALLOCATED ? "" : "no data";
+}
+
+// Storage this libhdf5 cannot read back faithfully: a filter it was built
+// without (h5py plugins such as lzf or blosc) fails every read, and a virtual
+// dataset maps data from other files, whose absence reads as fill values.
+std::string unsupported_storage(hid_t ds) {
+  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  if (!dcpl.valid()) return "has unreadable creation properties (corrupt file?)";
+  if (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL)
+    return "is a virtual dataset (its data lives in other files); copy it into a regular dataset";
+  const int filters = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0, config = 0;
+    std::size_t n_values = 0;
+    char name[64] = "";
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &n_values, nullptr,
+                                           sizeof name, name, &config);
+    if (id < 0) return "has an unreadable filter pipeline (corrupt file?)";
+    if (H5Zfilter_avail(id) <= 0)
+      return "is compressed with HDF5 filter " + std::to_string(id) + (name[0] ? " (" + std::string(name) + ")" : "") +
+             ", which this libhdf5 does not provide; rewrite it with gzip or without compression";
+  }
+  return "";
+}
+
 struct DatasetInfo {
   bool exists = false;
   std::vector<std::size_t> dims;
@@ -84,12 +134,9 @@ DatasetInfo dataset_info(hid_t file, const std::string& path, const std::string&
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   info.exists = true;
   info.dims.assign(dims.begin(), dims.end());
-  // Unwritten chunks read back as the fill value (zeros): a silently wrong
-  // tensor. A dump whose writer died half-way must be refused instead.
-  H5D_space_status_t status;
-  if (H5Dget_space_status(ds.get(), &status) >= 0 && status != H5D_SPACE_STATUS_ALLOCATED &&
-      H5Sget_simple_extent_npoints(space.get()) > 0)
-    info.unwritten = status == H5D_SPACE_STATUS_NOT_ALLOCATED ? "no data" : "missing chunks";
+  if (const std::string why = unsupported_storage(ds.get()); !why.empty())
+    throw InputError(file_name + ": " + path + " " + why);
+  info.unwritten = unwritten_data(ds.get(), space.get(), dims);
   info.type_class = H5Tget_class(type.get());
   info.type_size = H5Tget_size(type.get());
   return info;
