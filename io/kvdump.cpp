@@ -12,6 +12,7 @@
 #include "io/errors.hpp"
 #include "io/half.hpp"
 #include "io/hdf5_handle.hpp"
+#include "io/regular_file.hpp"
 #include "io/watchdog.hpp"
 
 namespace kvsim {
@@ -261,12 +262,12 @@ struct DumpReader::Impl {
 
 DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
+  // Before the watchdog: opening a FIFO would block until its deadline.
+  require_regular_file(path);
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   const WatchdogGuard watchdog(60, path + ": reading the HDF5 metadata");
   impl_->path = path;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a kvdump .h5 file");
   impl_->size = std::filesystem::file_size(path, ec);
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
   impl_->file = H5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);

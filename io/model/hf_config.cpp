@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "io/errors.hpp"
+#include "io/regular_file.hpp"
 
 namespace kvsim {
 
@@ -119,6 +120,9 @@ ModelConfig parse_hf_config_text(const std::string& text, const std::string& whe
 }
 
 ModelConfig parse_hf_config(const std::string& config_json_path) {
+  if (path_status(config_json_path).kind == PathKind::missing)
+    throw InputError(config_json_path + ": cannot open (an HF model directory needs config.json)");
+  require_regular_file(config_json_path);
   std::ifstream in(config_json_path);
   if (!in) throw InputError(config_json_path + ": cannot open (an HF model directory needs config.json)");
   std::ostringstream text;

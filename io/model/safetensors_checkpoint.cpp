@@ -10,6 +10,7 @@
 
 #include "io/errors.hpp"
 #include "io/half.hpp"
+#include "io/regular_file.hpp"
 
 namespace kvsim {
 
@@ -26,6 +27,7 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
 }
 
 std::vector<std::string> shard_names_from_index(const fs::path& index_path) {
+  require_regular_file(index_path.string());
   std::ifstream in(index_path);
   if (!in) throw InputError(index_path.string() + ": cannot open");
   nlohmann::json index;
@@ -46,16 +48,17 @@ std::vector<std::string> shard_names_from_index(const fs::path& index_path) {
 SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& directory) : directory_(directory) {
   const fs::path dir(directory);
   std::vector<std::string> shard_names;
-  if (fs::exists(dir / "model.safetensors.index.json")) {
+  auto present = [](const fs::path& path) { return path_status(path.string()).kind != PathKind::missing; };
+  if (present(dir / "model.safetensors.index.json")) {
     shard_names = shard_names_from_index(dir / "model.safetensors.index.json");
-  } else if (fs::exists(dir / "model.safetensors")) {
+  } else if (present(dir / "model.safetensors")) {
     shard_names = {"model.safetensors"};
   } else {
     throw InputError(directory + ": no model.safetensors or model.safetensors.index.json");
   }
   for (const auto& shard : shard_names) {
     const fs::path path = dir / shard;
-    if (!fs::exists(path)) throw InputError(path.string() + ": shard listed in the index is missing");
+    if (!present(path)) throw InputError(path.string() + ": shard listed in the index is missing");
     files_.push_back(std::make_shared<SafetensorsFile>(path.string()));
     for (const auto& [name, tensor] : files_.back()->tensors()) by_name_[name] = &tensor;
   }

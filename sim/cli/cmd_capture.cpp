@@ -9,6 +9,7 @@
 
 #include "io/errors.hpp"
 #include "io/model/load_model.hpp"
+#include "io/regular_file.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
 #include "sim/model/capture.hpp"
@@ -18,6 +19,7 @@ namespace kvsim::cli {
 namespace {
 
 std::string read_text_file(const std::string& path, const char* option) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open " + option + " file");
   std::ostringstream text;
