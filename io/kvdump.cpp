@@ -31,6 +31,27 @@ void silence_hdf5_errors() {
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
+// Why libhdf5's last write failed, from its error stack: the sec2 driver
+// records the OS error ("... error message = 'No space left on device'").
+std::string write_failure_reason() {
+  std::string reason;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
+        auto& out = *static_cast<std::string*>(data);
+        const std::string desc = error->desc ? error->desc : "";
+        const std::string marker = "error message = '";
+        const auto at = desc.find(marker);
+        if (out.empty() && at != std::string::npos) {
+          const auto begin = at + marker.size();
+          out = desc.substr(begin, desc.find('\'', begin) - begin);
+        }
+        return 0;
+      },
+      &reason);
+  return reason.empty() ? "write failed (disk full?)" : reason;
+}
+
 std::string shape_string(const std::vector<std::size_t>& dims) {
   std::ostringstream s;
   s << "[";
@@ -569,8 +590,11 @@ void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,
   } else if (ds.valid()) {
     status = H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
   }
+  // Closing flushes the chunks still in the chunk cache: its failure is a
+  // write failure too, and ignoring it would commit a dump with holes.
+  if (status >= 0) status = ds.close();
   if (status < 0)
-    throw InputError(target->final_path() + ": cannot write dataset " + where + " (disk full?)");
+    throw InputError(target->final_path() + ": cannot write dataset " + where + ": " + write_failure_reason());
 }
 
 DumpWriter::DumpWriter(const std::string& path, DumpAttrs attrs, StorageType storage)
@@ -626,8 +650,9 @@ void DumpWriter::write_tokens(const std::vector<int>& ids, const std::vector<std
   H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_obj_track_times(dcpl.get(), 0);
   H5Id ds(H5Dcreate2(impl_->file.get(), "tokens", H5T_STD_I32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-  if (!ds.valid() || H5Dwrite(ds.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()) < 0)
-    throw InputError(impl_->target->final_path() + ": cannot write /tokens");
+  if (!ds.valid() || H5Dwrite(ds.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()) < 0 ||
+      ds.close() < 0)
+    throw InputError(impl_->target->final_path() + ": cannot write /tokens: " + write_failure_reason());
   if (!text.empty()) {
     H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(type.get(), H5T_VARIABLE);
@@ -636,8 +661,9 @@ void DumpWriter::write_tokens(const std::vector<int>& ids, const std::vector<std
     raw.reserve(T);
     for (const auto& s : text) raw.push_back(s.c_str());
     H5Id tds(H5Dcreate2(impl_->file.get(), "token_text", type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-    if (!tds.valid() || H5Dwrite(tds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
-      throw InputError(impl_->target->final_path() + ": cannot write /token_text");
+    if (!tds.valid() || H5Dwrite(tds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0 ||
+        tds.close() < 0)
+      throw InputError(impl_->target->final_path() + ": cannot write /token_text: " + write_failure_reason());
   }
   impl_->tokens_written = true;
 }
@@ -699,9 +725,8 @@ void DumpWriter::finish() {
     if (!impl_->written[l]) throw InputError(path + ": layer " + std::to_string(l) + " was never written");
   impl_->layers_group.reset();
   impl_->float_type.reset();
-  if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0)
-    throw InputError(path + ": cannot flush (disk full?)");
-  impl_->file.reset();
+  if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0 || impl_->file.close() < 0)
+    throw InputError(path + ": cannot finish writing: " + write_failure_reason());
   impl_->target->commit();
 }
 

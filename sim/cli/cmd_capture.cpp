@@ -9,9 +9,11 @@
 
 #include "io/errors.hpp"
 #include "io/model/load_model.hpp"
+#include "io/output_file_check.hpp"
 #include "io/regular_file.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/interrupt.hpp"
 #include "sim/model/capture.hpp"
 
 namespace kvsim::cli {
@@ -64,6 +66,13 @@ int cmd_capture(const Args& args) {
   else if (dtype == "f16") storage = StorageType::f16;
   else throw UsageError("--dtype must be f32 or f16, got '" + dtype + "'");
 
+  // Up front, before the model runs: a capture that fails only when it writes
+  // has wasted the whole run.
+  require_creatable_output_file(out_path, "--out");
+  for (const std::string* input : {&prompt_file, &question_file, &tokens_file})
+    if (!input->empty()) require_regular_file(*input);
+  const InterruptGuard interrupts;
+
   auto progress = [](const std::string& line) { std::cerr << "kvsim capture: " << line << std::endl; };
   const auto start = std::chrono::steady_clock::now();
   const LoadedModel model = load_model(model_path);
@@ -83,6 +92,7 @@ int cmd_capture(const Args& args) {
   CaptureRequest request;
   request.generate = generate;
   request.progress = progress;
+  request.checkpoint = throw_if_interrupted;
   if (!vm["ignore-eos"].as<bool>()) request.stop_tokens = c.eos_token_ids;
   if (!prompt_file.empty()) {
     if (!tokenizer) throw InputError(model_path + ": no tokenizer found beside the model; pass --tokenizer or use --tokens-file");
@@ -106,7 +116,7 @@ int cmd_capture(const Args& args) {
   meta.model_name = model_name.empty() ? model.name : model_name;
   meta.source = model.format == "llama2c" ? "llama2c" : "kvsim-capture";
   meta.storage = storage;
-  write_capture_dump(out_path, model, result, tokenizer.get(), meta);
+  write_capture_dump(out_path, model, result, tokenizer.get(), meta, throw_if_interrupted);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int T = static_cast<int>(result.tokens.size());

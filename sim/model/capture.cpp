@@ -15,7 +15,8 @@ namespace {
 // Appends every forward() call's rows to the per-layer records.
 class Recorder : public ForwardObserver {
  public:
-  Recorder(const ModelConfig& config, CaptureResult& result) : config_(config), result_(result) {
+  Recorder(const ModelConfig& config, CaptureResult& result, const std::function<void()>& checkpoint)
+      : config_(config), result_(result), checkpoint_(checkpoint) {
     result_.layers.assign(config.n_layers, {});
   }
   void on_layer(int layer, const LayerActivations& a) override {
@@ -30,11 +31,13 @@ class Recorder : public ForwardObserver {
       for (std::size_t i = 0; i < D; ++i) sum_sq += static_cast<double>(a.residual_in[r * D + i]) * a.residual_in[r * D + i];
       rec.hidden_norm.push_back(static_cast<float>(std::sqrt(sum_sq)));
     }
+    if (checkpoint_) checkpoint_();
   }
 
  private:
   const ModelConfig& config_;
   CaptureResult& result_;
+  const std::function<void()>& checkpoint_;
 };
 
 // Token-major [T, heads*d] -> head-major [heads, T, d].
@@ -74,7 +77,7 @@ CaptureResult run_capture(const LoadedModel& model, const CaptureRequest& reques
 
   CaptureResult result;
   result.context_len = request.context_len;
-  Recorder recorder(c, result);
+  Recorder recorder(c, result, request.checkpoint);
   Transformer transformer(model, max_tokens);
 
   auto start = std::chrono::steady_clock::now();
@@ -121,7 +124,8 @@ LayerTensors CaptureResult::layer_tensors(const LoadedModel& model, int layer) c
 }
 
 void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
-                        const Tokenizer* tokenizer, const DumpMetadata& meta) {
+                        const Tokenizer* tokenizer, const DumpMetadata& meta,
+                        const std::function<void()>& checkpoint) {
   const ModelConfig& c = model.config;
   DumpAttrs attrs;
   attrs.model = meta.model_name;
@@ -143,7 +147,10 @@ void write_capture_dump(const std::string& path, const LoadedModel& model, const
     for (int id : result.tokens) text.push_back(tokenizer->token_text(id));
   }
   writer.write_tokens(result.tokens, text);
-  for (int l = 0; l < c.n_layers; ++l) writer.write_layer(l, result.layer_tensors(model, l));
+  for (int l = 0; l < c.n_layers; ++l) {
+    if (checkpoint) checkpoint();
+    writer.write_layer(l, result.layer_tensors(model, l));
+  }
   writer.finish();
 }
 
