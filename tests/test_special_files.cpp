@@ -54,8 +54,10 @@ TEST(SpecialFiles, CaptureInputsThatAreFifosOrDirectoriesAreRefusedAtOnce) {
   test::ScratchDir dir;
   const std::string fifo_model = dir.file("model.bin");
   ASSERT_EQ(::mkfifo(fifo_model.c_str(), 0600), 0);
+  std::ofstream(dir.file("some-ids.txt")) << "1 2 3";
   expect_refused_at_once(
-      timed_kvsim("capture --model " + fifo_model + " --tokens-file /dev/null --out " + dir.file("o.h5")),
+      timed_kvsim("capture --model " + fifo_model + " --tokens-file " + dir.file("some-ids.txt") + " --out " +
+                  dir.file("o.h5")),
       "model.bin: not a regular file (FIFO)");
 
   const std::string models = test::shared_models_dir();

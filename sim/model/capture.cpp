@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "io/errors.hpp"
+#include "io/finite_values.hpp"
 #include "sim/model/transformer.hpp"
 
 namespace kvsim {
@@ -22,6 +23,11 @@ class Recorder : public ForwardObserver {
   void on_layer(int layer, const LayerActivations& a) override {
     auto& rec = result_.layers[layer];
     const std::size_t n = a.n_tokens, QD = config_.q_dim(), KD = config_.kv_dim(), D = config_.hidden_size;
+    // Finite weights can still overflow float32 (inf, then NaN after the next
+    // norm); a dump of such activations would be silently meaningless.
+    reject_nonfinite(layer, "q", a.q, n, config_.n_heads, a.first_position);
+    reject_nonfinite(layer, "k", a.k, n, config_.n_kv_heads, a.first_position);
+    reject_nonfinite(layer, "v", a.v, n, config_.n_kv_heads, a.first_position);
     rec.q.insert(rec.q.end(), a.q, a.q + n * QD);
     rec.q_pre_rope.insert(rec.q_pre_rope.end(), a.q_pre_rope, a.q_pre_rope + n * QD);
     rec.k.insert(rec.k.end(), a.k, a.k + n * KD);
@@ -35,6 +41,17 @@ class Recorder : public ForwardObserver {
   }
 
  private:
+  // `rows` is token-major [n, heads * d], starting at position `first`.
+  void reject_nonfinite(int layer, const char* name, const float* rows, std::size_t n, int heads, int first) const {
+    const std::size_t d = static_cast<std::size_t>(config_.head_dim), width = heads * d;
+    const std::size_t at = first_nonfinite(rows, n * width);
+    if (at == n * width) return;
+    throw InputError("capture: non-finite activation: layer " + std::to_string(layer) + " " + name + " is " +
+                     nonfinite_name(rows[at]) + " at " + (std::string(name) == "q" ? "query" : "KV") + " head " +
+                     std::to_string(at % width / d) + ", token " + std::to_string(first + at / width) + ", dim " +
+                     std::to_string(at % d) + " (the model overflows float32 on this input); no dump was written");
+  }
+
   const ModelConfig& config_;
   CaptureResult& result_;
   const std::function<void()>& checkpoint_;
