@@ -10,6 +10,8 @@
 #include <sstream>
 #include <vector>
 
+#include "analysis/plot/gnuplot_error.hpp"
+#include "io/output_dir.hpp"
 #include "io/atomic_file.hpp"
 #include "io/errors.hpp"
 
@@ -112,7 +114,7 @@ GnuplotFigure& GnuplotFigure::operator<<(const std::string& commands) {
 }
 
 PlotFiles GnuplotFigure::render(const std::string& out_dir, const std::string& name) const {
-  fs::create_directories(out_dir.empty() ? "." : out_dir);
+  create_output_directory(out_dir.empty() ? "." : out_dir, "--out");
   const fs::path base = fs::path(out_dir.empty() ? "." : out_dir) / name;
   AtomicFile png(base.string() + ".png"), svg(base.string() + ".svg");
   const std::string size = std::to_string(width_) + "," + std::to_string(height_);
@@ -141,12 +143,12 @@ PlotFiles GnuplotFigure::render(const std::string& out_dir, const std::string& n
   if (code == 127)
     throw InputError("gnuplot not found (install gnuplot-nox, or set KVSIM_GNUPLOT)");
   if (code != 0)
-    throw InputError("gnuplot failed drawing " + base.string() + ": " + read_text(err_path));
+    throw InputError("gnuplot failed drawing " + base.string() + ": " + gnuplot_error_summary(read_text(err_path)));
   for (const AtomicFile* f : {&png, &svg}) {
     std::error_code ec;
     if (fs::file_size(f->temp_path(), ec) == 0 || ec)
       throw InputError("gnuplot wrote no output for " + f->final_path() + ": " +
-                       read_text(err_path));
+                       gnuplot_error_summary(read_text(err_path)));
   }
   png.commit();
   svg.commit();
