@@ -11,6 +11,7 @@
 #include "analysis/diversity_correlation.hpp"
 #include "analysis/pca_layer.hpp"
 #include "analysis/tidy_csv.hpp"
+#include "io/output_dir.hpp"
 #include "io/errors.hpp"
 #include "sim/geometry.hpp"
 
@@ -200,7 +201,7 @@ std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptio
     if (l < 0 || l >= attrs.n_layers)
       throw UsageError("--layers: layer " + std::to_string(l) + " not in [0, " +
                        std::to_string(attrs.n_layers) + ")");
-  fs::create_directories(options.out_dir);
+  create_output_directory(options.out_dir, "--out");
 
   const std::string label = dump_label(dump.path());
   std::unique_ptr<PcaWriters> pca;

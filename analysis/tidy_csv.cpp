@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "io/errors.hpp"
+#include "io/regular_file.hpp"
 
 namespace kvsim::analysis {
 
@@ -92,6 +93,7 @@ void CsvWriter::commit() {
 }
 
 CsvTable CsvTable::read(const std::string& path, bool require_rows) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open CSV file");
   std::stringstream buffer;

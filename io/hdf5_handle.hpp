@@ -28,9 +28,14 @@ class H5Id {
   }
   ~H5Id() { reset(); }
 
-  void reset() {
-    if (id_ >= 0 && closer_) closer_(id_);
+  void reset() { close(); }
+  // Closing can write (a dataset's cached chunks, the file's metadata), so a
+  // writer checks this status: a failed close means data never reached disk.
+  herr_t close() {
+    herr_t status = 0;
+    if (id_ >= 0 && closer_) status = closer_(id_);
     id_ = H5I_INVALID_HID;
+    return status;
   }
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }

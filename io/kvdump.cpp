@@ -12,6 +12,7 @@
 #include "io/errors.hpp"
 #include "io/half.hpp"
 #include "io/hdf5_handle.hpp"
+#include "io/regular_file.hpp"
 #include "io/watchdog.hpp"
 
 namespace kvsim {
@@ -28,6 +29,27 @@ constexpr int kChunkTokens = 1024;
 void silence_hdf5_errors() {
   static std::once_flag once;
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+}
+
+// Why libhdf5's last write failed, from its error stack: the sec2 driver
+// records the OS error ("... error message = 'No space left on device'").
+std::string write_failure_reason() {
+  std::string reason;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* error, void* data) -> herr_t {
+        auto& out = *static_cast<std::string*>(data);
+        const std::string desc = error->desc ? error->desc : "";
+        const std::string marker = "error message = '";
+        const auto at = desc.find(marker);
+        if (out.empty() && at != std::string::npos) {
+          const auto begin = at + marker.size();
+          out = desc.substr(begin, desc.find('\'', begin) - begin);
+        }
+        return 0;
+      },
+      &reason);
+  return reason.empty() ? "write failed (disk full?)" : reason;
 }
 
 std::string shape_string(const std::vector<std::size_t>& dims) {
@@ -61,6 +83,56 @@ bool link_exists(hid_t file, const std::string& path) {
   return true;
 }
 
+// Unwritten chunks read back as the fill value (zeros): a silently wrong
+// tensor, so a dump whose writer died half-way must be refused. Chunks are
+// counted, not bytes: filters (gzip, shuffle, fletcher32, scale-offset) change
+// the bytes a chunk occupies, and edge chunks of a chunked dataset are stored
+// whole, so H5Dget_space_status (which compares byte totals) reports such
+// valid files as partly allocated. Returns why the data is incomplete, or "".
+std::string unwritten_data(hid_t ds, hid_t space, const std::vector<hsize_t>& dims) {
+  if (H5Sget_simple_extent_npoints(space) <= 0) return "";
+  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  const H5D_layout_t layout = dcpl.valid() ? H5Pget_layout(dcpl.get()) : H5D_LAYOUT_ERROR;
+  if (layout == H5D_COMPACT) return "";  // stored inside the object header, always present
+  if (layout == H5D_CHUNKED) {
+    std::vector<hsize_t> chunk(dims.size());
+    if (H5Pget_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) != static_cast<int>(chunk.size()))
+      return "unreadable chunk layout";
+    hsize_t expected = 1;
+    for (std::size_t i = 0; i < dims.size(); ++i) expected *= (dims[i] + chunk[i] - 1) / chunk[i];
+    hsize_t stored = 0;
+    if (H5Dget_num_chunks(ds, space, &stored) < 0) return "unreadable chunk index";
+    if (stored == 0) return "no data";
+    return stored < expected ? "missing chunks" : "";
+  }
+  H5D_space_status_t status;
+  if (H5Dget_space_status(ds, &status) < 0) return "unreadable storage status";
+  return status == H5D_SPACE_STATUS_ALLOCATED ? "" : "no data";
+}
+
+// Storage this libhdf5 cannot read back faithfully: a filter it was built
+// without (h5py plugins such as lzf or blosc) fails every read, and a virtual
+// dataset maps data from other files, whose absence reads as fill values.
+std::string unsupported_storage(hid_t ds) {
+  H5Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  if (!dcpl.valid()) return "has unreadable creation properties (corrupt file?)";
+  if (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL)
+    return "is a virtual dataset (its data lives in other files); copy it into a regular dataset";
+  const int filters = H5Pget_nfilters(dcpl.get());
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0, config = 0;
+    std::size_t n_values = 0;
+    char name[64] = "";
+    const H5Z_filter_t id = H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &n_values, nullptr,
+                                           sizeof name, name, &config);
+    if (id < 0) return "has an unreadable filter pipeline (corrupt file?)";
+    if (H5Zfilter_avail(id) <= 0)
+      return "is compressed with HDF5 filter " + std::to_string(id) + (name[0] ? " (" + std::string(name) + ")" : "") +
+             ", which this libhdf5 does not provide; rewrite it with gzip or without compression";
+  }
+  return "";
+}
+
 struct DatasetInfo {
   bool exists = false;
   std::vector<std::size_t> dims;
@@ -84,12 +156,9 @@ DatasetInfo dataset_info(hid_t file, const std::string& path, const std::string&
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   info.exists = true;
   info.dims.assign(dims.begin(), dims.end());
-  // Unwritten chunks read back as the fill value (zeros): a silently wrong
-  // tensor. A dump whose writer died half-way must be refused instead.
-  H5D_space_status_t status;
-  if (H5Dget_space_status(ds.get(), &status) >= 0 && status != H5D_SPACE_STATUS_ALLOCATED &&
-      H5Sget_simple_extent_npoints(space.get()) > 0)
-    info.unwritten = status == H5D_SPACE_STATUS_NOT_ALLOCATED ? "no data" : "missing chunks";
+  if (const std::string why = unsupported_storage(ds.get()); !why.empty())
+    throw InputError(file_name + ": " + path + " " + why);
+  info.unwritten = unwritten_data(ds.get(), space.get(), dims);
   info.type_class = H5Tget_class(type.get());
   info.type_size = H5Tget_size(type.get());
   return info;
@@ -214,12 +283,12 @@ struct DumpReader::Impl {
 
 DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
+  // Before the watchdog: opening a FIFO would block until its deadline.
+  require_regular_file(path);
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   const WatchdogGuard watchdog(60, path + ": reading the HDF5 metadata");
   impl_->path = path;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw InputError(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path + ": is a directory, expected a kvdump .h5 file");
   impl_->size = std::filesystem::file_size(path, ec);
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(path + ": not an HDF5 file");
   impl_->file = H5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -521,8 +590,11 @@ void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,
   } else if (ds.valid()) {
     status = H5Dwrite(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
   }
+  // Closing flushes the chunks still in the chunk cache: its failure is a
+  // write failure too, and ignoring it would commit a dump with holes.
+  if (status >= 0) status = ds.close();
   if (status < 0)
-    throw InputError(target->final_path() + ": cannot write dataset " + where + " (disk full?)");
+    throw InputError(target->final_path() + ": cannot write dataset " + where + ": " + write_failure_reason());
 }
 
 DumpWriter::DumpWriter(const std::string& path, DumpAttrs attrs, StorageType storage)
@@ -578,8 +650,9 @@ void DumpWriter::write_tokens(const std::vector<int>& ids, const std::vector<std
   H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_obj_track_times(dcpl.get(), 0);
   H5Id ds(H5Dcreate2(impl_->file.get(), "tokens", H5T_STD_I32LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-  if (!ds.valid() || H5Dwrite(ds.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()) < 0)
-    throw InputError(impl_->target->final_path() + ": cannot write /tokens");
+  if (!ds.valid() || H5Dwrite(ds.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data()) < 0 ||
+      ds.close() < 0)
+    throw InputError(impl_->target->final_path() + ": cannot write /tokens: " + write_failure_reason());
   if (!text.empty()) {
     H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(type.get(), H5T_VARIABLE);
@@ -588,8 +661,9 @@ void DumpWriter::write_tokens(const std::vector<int>& ids, const std::vector<std
     raw.reserve(T);
     for (const auto& s : text) raw.push_back(s.c_str());
     H5Id tds(H5Dcreate2(impl_->file.get(), "token_text", type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-    if (!tds.valid() || H5Dwrite(tds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0)
-      throw InputError(impl_->target->final_path() + ": cannot write /token_text");
+    if (!tds.valid() || H5Dwrite(tds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, raw.data()) < 0 ||
+        tds.close() < 0)
+      throw InputError(impl_->target->final_path() + ": cannot write /token_text: " + write_failure_reason());
   }
   impl_->tokens_written = true;
 }
@@ -651,9 +725,8 @@ void DumpWriter::finish() {
     if (!impl_->written[l]) throw InputError(path + ": layer " + std::to_string(l) + " was never written");
   impl_->layers_group.reset();
   impl_->float_type.reset();
-  if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0)
-    throw InputError(path + ": cannot flush (disk full?)");
-  impl_->file.reset();
+  if (H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL) < 0 || impl_->file.close() < 0)
+    throw InputError(path + ": cannot finish writing: " + write_failure_reason());
   impl_->target->commit();
 }
 

@@ -1,6 +1,7 @@
 #include "sim/interrupt.hpp"
 
 #include <csignal>
+#include <string>
 
 namespace kvsim {
 namespace {
@@ -28,5 +29,13 @@ InterruptGuard::~InterruptGuard() {
 }
 
 int interrupt_signal() { return g_signal; }
+
+const char* signal_name(int signo) { return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "signal"; }
+
+Interrupted::Interrupted(int signo) : std::runtime_error(std::string("interrupted (") + signal_name(signo) + ")"), signal(signo) {}
+
+void throw_if_interrupted() {
+  if (const int signo = interrupt_signal()) throw Interrupted(signo);
+}
 
 }  // namespace kvsim

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -319,6 +320,221 @@ TEST(ModelCheckpointErrors, CaptureCommandReportsTheBadFile) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_MENTIONS(result.err, "missing required key 'rms_norm_eps'");
   EXPECT_FALSE(fs::exists(dir.file("out.h5")));
+}
+
+// ---------------------------------------------------- config vs checkpoint
+
+#define EXPECT_NO_LIBRARY_TEXT(message)                                                  \
+  EXPECT_EQ((message).find("[json.exception"), std::string::npos) << (message);         \
+  EXPECT_EQ((message).find("filesystem error"), std::string::npos) << (message)
+
+TEST(ModelCheckpointErrors, ConfigWithFewerLayersThanTheCheckpoint) {
+  test::ScratchDir dir;
+  TinyCheckpoint ckpt;
+  ckpt.config["num_hidden_layers"] = 1;
+  const std::string message = error_of([&] { load_model(ckpt.write(dir)); });
+  EXPECT_MENTIONS(message, "config.json");
+  EXPECT_MENTIONS(message, "num_hidden_layers = 1");
+  EXPECT_MENTIONS(message, "2 layers");
+  EXPECT_MENTIONS(message, "--max-layers");
+}
+
+TEST(ModelCheckpointErrors, ConfigWithMoreLayersThanTheCheckpoint) {
+  test::ScratchDir dir;
+  TinyCheckpoint ckpt;
+  ckpt.config["num_hidden_layers"] = 3;
+  const std::string message = error_of([&] { load_model(ckpt.write(dir)); });
+  EXPECT_MENTIONS(message, "num_hidden_layers = 3");
+  EXPECT_MENTIONS(message, "2 layers");
+}
+
+TEST(ModelCheckpoint, MaxLayersRunsATruncatedModelOnPurpose) {
+  test::ScratchDir dir;
+  TinyCheckpoint ckpt;
+  const std::string path = ckpt.write(dir);
+  const LoadedModel full = load_model(path);
+  const LoadedModel first = load_model(path, 1);
+  EXPECT_EQ(first.config.n_layers, 1);
+  EXPECT_EQ(first.weights.layers.size(), 1u);
+  EXPECT_EQ(first.weights.layers[0].wq[5], full.weights.layers[0].wq[5]);
+  EXPECT_MENTIONS(error_of([&] { load_model(path, 3); }), "--max-layers 3");
+
+  std::ofstream(dir.file("ids.txt")) << "1 2 3 4";
+  const auto r = test::run_kvsim("capture --model " + path + " --tokens-file " + dir.file("ids.txt") +
+                                 " --generate 2 --max-layers 1 --out " + dir.file("first.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_MENTIONS(r.err, "warning: --max-layers 1: recording the first 1 of 2 layers");
+  const auto inspected = test::run_kvsim("inspect " + dir.file("first.h5"));
+  EXPECT_MENTIONS(inspected.out, "first 1 of 2 layers");
+}
+
+TEST(ModelCheckpointErrors, HeadCountsMustBeIntegers) {
+  test::ScratchDir dir;
+  for (const char* key : {"num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers"}) {
+    TinyCheckpoint ckpt;
+    ckpt.config[key] = 2.5;
+    const std::string message = error_of([&] { load_model(ckpt.write(dir, key)); });
+    EXPECT_MENTIONS(message, std::string("config.json: ") + key + ": expected an integer, got 2.5");
+    ckpt.config[key] = "2";
+    const std::string quoted = error_of([&] { load_model(ckpt.write(dir, key)); });
+    EXPECT_MENTIONS(quoted, std::string(key) + ": expected an integer, got \"2\"");
+  }
+  TinyCheckpoint integral;
+  integral.config["num_attention_heads"] = 2.0;  // an integral float is the same count
+  EXPECT_EQ(load_model(integral.write(dir, "integral")).config.n_heads, 2);
+  TinyCheckpoint uneven;
+  uneven.config["hidden_size"] = 8;
+  uneven.config["num_attention_heads"] = 3;
+  uneven.config["num_key_value_heads"] = 1;
+  EXPECT_MENTIONS(error_of([&] { load_model(uneven.write(dir, "uneven")); }),
+                  "hidden_size (8) is not divisible by num_attention_heads (3)");
+}
+
+TEST(ModelCheckpointErrors, RopeScalingOfTheWrongType) {
+  test::ScratchDir dir;
+  struct Case {
+    json value;
+    std::string words;
+  };
+  const std::vector<Case> cases = {
+      {"linear", "config.json: rope_scaling: expected an object"},
+      {json{{"rope_type", 3}}, "config.json: rope_scaling.rope_type: expected a string, got 3"},
+      {json{{"type", "linear"}, {"factor", "2"}}, "config.json: rope_scaling.factor: expected a number, got \"2\""},
+      {json{{"type", "linear"}, {"factor", 0}}, "config.json: rope_scaling.factor: must be positive"},
+      {json{{"rope_type", "llama3"}, {"factor", 8}, {"low_freq_factor", 4}, {"high_freq_factor", 4},
+            {"original_max_position_embeddings", 8192}},
+       "high_freq_factor"}};
+  int i = 0;
+  for (const Case& c : cases) {
+    TinyCheckpoint ckpt;
+    ckpt.config["rope_scaling"] = c.value;
+    const std::string message = error_of([&] { load_model(ckpt.write(dir, "rs" + std::to_string(i++))); });
+    EXPECT_MENTIONS(message, c.words);
+    EXPECT_NO_LIBRARY_TEXT(message);
+  }
+}
+
+TEST(ModelCheckpointErrors, OtherConfigTypesAndMalformedJsonNameTheFileAndKey) {
+  test::ScratchDir dir;
+  TinyCheckpoint eos;
+  eos.config["eos_token_id"] = "</s>";
+  std::string message = error_of([&] { load_model(eos.write(dir, "eos")); });
+  EXPECT_MENTIONS(message, "config.json: eos_token_id: expected an integer or a list of integers");
+  EXPECT_NO_LIBRARY_TEXT(message);
+
+  TinyCheckpoint flag;
+  flag.config["tie_word_embeddings"] = "yes";
+  message = error_of([&] { load_model(flag.write(dir, "flag")); });
+  EXPECT_MENTIONS(message, "config.json: tie_word_embeddings: expected true or false");
+
+  const std::string broken = TinyCheckpoint().write(dir, "broken");
+  std::ofstream(broken + "/config.json") << "{\"architectures\": [\"LlamaForCausalLM\"],";
+  message = error_of([&] { load_model(broken); });
+  EXPECT_MENTIONS(message, "config.json: not valid JSON: ");
+  EXPECT_NO_LIBRARY_TEXT(message);
+
+  // The same through the command line: one line, no library text.
+  std::ofstream(dir.file("ids.txt")) << "1 2 3";
+  const auto r = test::run_kvsim("capture --model " + eos.write(dir, "eos") + " --tokens-file " + dir.file("ids.txt") +
+                                 " --out " + dir.file("o.h5"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_MENTIONS(r.err, "eos_token_id");
+  EXPECT_NO_LIBRARY_TEXT(r.err);
+}
+
+TEST(ModelCheckpointErrors, MalformedSafetensorsEntriesNameTheTensor) {
+  test::ScratchDir dir;
+  const std::string path = TinyCheckpoint().write(dir);
+  const std::string header = "{\"model.norm.weight\": {\"dtype\": \"F32\", \"shape\": \"x\", \"data_offsets\": [0, 32]}}";
+  std::ofstream out(path + "/model.safetensors", std::ios::binary);
+  const std::uint64_t len = header.size();
+  out.write(reinterpret_cast<const char*>(&len), 8);
+  out << header << std::string(32, '\0');
+  out.close();
+  const std::string message = error_of([&] { load_model(path); });
+  EXPECT_MENTIONS(message, "model.safetensors: tensor 'model.norm.weight'");
+  EXPECT_MENTIONS(message, "shape");
+  EXPECT_NO_LIBRARY_TEXT(message);
+}
+
+TEST(ModelCheckpointErrors, OverlappingTensorDataIsRefused) {
+  test::ScratchDir dir;
+  TinyCheckpoint ckpt;
+  const std::string path = ckpt.write(dir);
+  // Point layer 1's input norm at layer 0's bytes: both [8] F32.
+  std::ifstream in(path + "/model.safetensors", std::ios::binary);
+  std::uint64_t len = 0;
+  in.read(reinterpret_cast<char*>(&len), 8);
+  std::string text(len, ' ');
+  in.read(text.data(), static_cast<std::streamsize>(len));
+  const std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  json header = json::parse(text);
+  header["model.layers.1.input_layernorm.weight"]["data_offsets"] =
+      header["model.layers.0.input_layernorm.weight"]["data_offsets"];
+  std::string patched = header.dump();
+  while (patched.size() < len) patched += ' ';
+  ASSERT_EQ(patched.size(), len) << "the patched header must keep its length";
+  std::ofstream out(path + "/model.safetensors", std::ios::binary);
+  out.write(reinterpret_cast<const char*>(&len), 8);
+  out << patched << rest;
+  out.close();
+  const std::string message = error_of([&] { load_model(path); });
+  EXPECT_MENTIONS(message, "model.safetensors");
+  EXPECT_MENTIONS(message, "overlap");
+  EXPECT_MENTIONS(message, "model.layers.0.input_layernorm.weight");
+  EXPECT_MENTIONS(message, "model.layers.1.input_layernorm.weight");
+}
+
+TEST(ModelCheckpointErrors, NonFiniteWeightsNameTheTensor) {
+  test::ScratchDir dir;
+  // F32 is checked in place, BF16 after widening (F16 shares that path; the
+  // fixture's F16 encoder covers small normal values only).
+  for (const std::string dtype : {"F32", "BF16"}) {
+    TinyCheckpoint ckpt;
+    for (auto& [name, t] : ckpt.tensors) t.dtype = dtype;
+    ckpt.tensors["model.layers.1.mlp.up_proj.weight"].values[13] = std::numeric_limits<float>::infinity();
+    const std::string message = error_of([&] { load_model(ckpt.write(dir, dtype)); });
+    EXPECT_MENTIONS(message, "tensor 'model.layers.1.mlp.up_proj.weight' has a non-finite value (inf) at index 13");
+  }
+  TinyCheckpoint nan;
+  nan.tensors["model.norm.weight"].values[2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_MENTIONS(error_of([&] { load_model(nan.write(dir, "nan")); }),
+                  "tensor 'model.norm.weight' has a non-finite value (nan) at index 2");
+}
+
+TEST(ModelCheckpointErrors, NonFiniteLlama2cWeightsNameTheTensor) {
+  test::ScratchDir dir;
+  const int D = 8, F = 12, L = 1, H = 2, G = 1, V = 16, S = 4, hd = D / H;
+  const std::int32_t header[7] = {D, F, L, H, G, V, S};
+  const std::size_t n_floats = V * D + L * D + L * D * D + 2 * L * D * (G * hd) + L * D * D + L * D + 3 * L * D * F +
+                               D + S * hd;
+  std::vector<float> values(n_floats, 0.25f);
+  values[V * D + L * D + 5] = std::numeric_limits<float>::quiet_NaN();  // wq of layer 0, element 5
+  std::ofstream out(dir.file("nan.bin"), std::ios::binary);
+  out.write(reinterpret_cast<const char*>(header), sizeof header);
+  out.write(reinterpret_cast<const char*>(values.data()), values.size() * 4);
+  out.close();
+  const std::string message = error_of([&] { load_model(dir.file("nan.bin")); });
+  EXPECT_MENTIONS(message, "nan.bin");
+  EXPECT_MENTIONS(message, "layer 0 wq has a non-finite value (nan) at index 5");
+}
+
+TEST(ModelCheckpointErrors, NonFiniteActivationsStopTheCapture) {
+  test::ScratchDir dir;
+  TinyCheckpoint ckpt;
+  // Finite weights whose MLP overflows float32: the residual stream entering
+  // layer 1 becomes inf, and its RMSNorm turns that into NaN.
+  for (auto& x : ckpt.tensors["model.layers.0.post_attention_layernorm.weight"].values) x = 3e38f;
+  for (auto& x : ckpt.tensors["model.layers.0.mlp.down_proj.weight"].values) x = 3e38f;
+  const std::string path = ckpt.write(dir);
+  std::ofstream(dir.file("ids.txt")) << "1 2 3 4";
+  const auto r = test::run_kvsim("capture --model " + path + " --tokens-file " + dir.file("ids.txt") +
+                                 " --generate 2 --out " + dir.file("nan.h5"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_MENTIONS(r.err, "non-finite");
+  EXPECT_MENTIONS(r.err, "layer 1");
+  EXPECT_FALSE(fs::exists(dir.file("nan.h5")));
 }
 
 }  // namespace

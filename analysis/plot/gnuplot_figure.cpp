@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "analysis/plot/figure_name.hpp"
+#include "analysis/plot/gnuplot_error.hpp"
+#include "io/output_dir.hpp"
 #include "io/atomic_file.hpp"
 #include "io/errors.hpp"
 
@@ -161,14 +163,14 @@ PlotFiles GnuplotFigure::render(const std::string& out_dir, const std::string& n
   const int code = run_gnuplot(script_path, err_path);
   const std::string base = (dir / name).string();
   if (code == 127) throw InputError("gnuplot not found (install gnuplot-nox, or set KVSIM_GNUPLOT)");
-  if (code != 0) throw InputError("gnuplot failed drawing " + base + ": " + read_bytes(err_path));
+  if (code != 0) throw InputError("gnuplot failed drawing " + base + ": " + gnuplot_error_summary(read_bytes(err_path)));
 
-  fs::create_directories(dir);
+  create_output_directory(dir.string(), "--out");
   AtomicFile png(base + ".png"), svg(base + ".svg");
   for (auto [from, to] : {std::pair{"figure.png", &png}, std::pair{"figure.svg", &svg}}) {
     const std::string bytes = read_bytes((tmp / from).string());
     if (bytes.empty())
-      throw InputError("gnuplot wrote no output for " + to->final_path() + ": " + read_bytes(err_path));
+      throw InputError("gnuplot wrote no output for " + to->final_path() + ": " + gnuplot_error_summary(read_bytes(err_path)));
     std::ofstream out(to->temp_path(), std::ios::binary | std::ios::trunc);
     out << bytes;
     out.flush();

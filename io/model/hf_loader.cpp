@@ -1,5 +1,6 @@
 #include "io/model/hf_loader.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "io/errors.hpp"
@@ -10,7 +11,47 @@ namespace kvsim {
 
 namespace fs = std::filesystem;
 
-LoadedModel load_hf_model(const std::string& directory) {
+namespace {
+
+// 1 + the highest <i> of the "model.layers.<i>." tensors (0 when none).
+int layers_in_checkpoint(const SafetensorsCheckpoint& ckpt) {
+  const std::string prefix = "model.layers.";
+  int count = 0;
+  for (const auto& name : ckpt.names()) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::size_t dot = name.find('.', prefix.size());
+    const std::string index = name.substr(prefix.size(), dot - prefix.size());
+    if (index.empty() || index.size() > 6 || index.find_first_not_of("0123456789") != std::string::npos) continue;
+    count = std::max(count, std::stoi(index) + 1);
+  }
+  return count;
+}
+
+// The config's layer count must be the checkpoint's: running fewer layers
+// than the checkpoint has records a different model with no error.
+void check_layer_count(ModelConfig& c, int present, int max_layers, const std::string& directory) {
+  const std::string config = (fs::path(directory) / "config.json").string();
+  const std::string declared = "num_hidden_layers = " + std::to_string(c.n_layers);
+  const std::string holds = std::to_string(present) + " layers (model.layers.0 ... model.layers." +
+                            std::to_string(present - 1) + ")";
+  if (max_layers > 0) {
+    if (max_layers > std::min(c.n_layers, present))
+      throw InputError(config + ": --max-layers " + std::to_string(max_layers) + " exceeds the model (" + declared +
+                       ", the checkpoint holds " + holds + ")");
+    c.n_layers = max_layers;
+    return;
+  }
+  if (present > c.n_layers)
+    throw InputError(config + ": " + declared + " but the checkpoint holds " + holds + "; fix config.json, or pass "
+                     "--max-layers " + std::to_string(c.n_layers) + " to capture a truncated model on purpose");
+  if (present < c.n_layers)
+    throw InputError(config + ": " + declared + " but the checkpoint holds only " +
+                     (present == 0 ? std::string("0 layers") : holds) + " (incomplete download?)");
+}
+
+}  // namespace
+
+LoadedModel load_hf_model(const std::string& directory, int max_layers) {
   LoadedModel model;
   model.format = "hf-safetensors";
   model.config = parse_hf_config((fs::path(directory) / "config.json").string());
@@ -21,6 +62,8 @@ LoadedModel load_hf_model(const std::string& directory) {
   const ModelConfig& c = model.config;
   const SafetensorsCheckpoint ckpt(directory);
   ckpt.retain_in(*model.storage);
+  model.checkpoint_layers = layers_in_checkpoint(ckpt);
+  check_layer_count(model.config, model.checkpoint_layers, max_layers, directory);
   WeightStorage& store = *model.storage;
   const std::int64_t D = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
   const std::int64_t QD = c.q_dim(), KD = c.kv_dim();

@@ -7,6 +7,7 @@
 namespace kvsim {
 
 // Throws InputError naming the file and tensor/key at fault.
-LoadedModel load_hf_model(const std::string& directory);
+// max_layers as in load_model().
+LoadedModel load_hf_model(const std::string& directory, int max_layers = 0);
 
 }  // namespace kvsim

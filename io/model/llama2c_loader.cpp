@@ -5,11 +5,25 @@
 #include <filesystem>
 
 #include "io/errors.hpp"
+#include "io/finite_values.hpp"
 #include "io/model/mapped_file.hpp"
 
 namespace kvsim {
 
-LoadedModel load_llama2c_model(const std::string& bin_path) {
+namespace {
+
+// A NaN/Inf weight makes every activation after it NaN: refused at load time.
+const float* checked_finite(const float* values, std::size_t n, const std::string& what, const std::string& bin_path) {
+  const std::size_t at = first_nonfinite(values, n);
+  if (at != n)
+    throw InputError(bin_path + ": " + what + " has a non-finite value (" + nonfinite_name(values[at]) + ") at index " +
+                     std::to_string(at));
+  return values;
+}
+
+}  // namespace
+
+LoadedModel load_llama2c_model(const std::string& bin_path, int max_layers) {
   auto map = std::make_shared<MappedFile>(bin_path);
   constexpr std::size_t header_bytes = 7 * sizeof(std::int32_t);
   if (map->size() < header_bytes) throw InputError(bin_path + ": truncated llama2.c checkpoint (no header)");
@@ -32,6 +46,9 @@ LoadedModel load_llama2c_model(const std::string& bin_path) {
   c.tie_word_embeddings = h[5] > 0;
   c.vocab_size = h[5] < 0 ? -h[5] : h[5];
   c.max_position_embeddings = h[6];
+  if (c.n_heads > 0 && c.hidden_size % c.n_heads != 0)
+    throw InputError(bin_path + " header: dim (" + std::to_string(c.hidden_size) + ") is not divisible by n_heads (" +
+                     std::to_string(c.n_heads) + ")");
   c.head_dim = c.n_heads > 0 ? c.hidden_size / c.n_heads : 0;
   c.rms_norm_eps = 1e-5;
   c.rope_theta = 10000.0;
@@ -76,6 +93,34 @@ LoadedModel load_llama2c_model(const std::string& bin_path) {
   w.final_norm = take(D);
   take(seq * hd);  // legacy freq_cis tables, unused (RoPE is computed)
   w.lm_head = c.tie_word_embeddings ? w.token_embedding : take(V * D);
+
+  model.checkpoint_layers = c.n_layers;
+  if (max_layers > 0) {
+    if (max_layers > c.n_layers)
+      throw InputError(bin_path + ": --max-layers " + std::to_string(max_layers) + " exceeds the model's " +
+                       std::to_string(c.n_layers) + " layers");
+    c.n_layers = max_layers;
+    w.layers.resize(static_cast<std::size_t>(max_layers));
+  }
+  auto check = [&](const float* values, std::size_t n, const std::string& what) {
+    checked_finite(values, n, what, bin_path);
+  };
+  check(w.token_embedding, V * D, "token_embedding_table");
+  check(w.final_norm, D, "rms_final_weight");
+  if (!c.tie_word_embeddings) check(w.lm_head, V * D, "wcls");
+  for (std::size_t l = 0; l < w.layers.size(); ++l) {
+    const LayerWeights& lw = w.layers[l];
+    const std::string layer = "layer " + std::to_string(l) + " ";
+    check(lw.attn_norm, D, layer + "rms_att_weight");
+    check(lw.wq, QD * D, layer + "wq");
+    check(lw.wk, KD * D, layer + "wk");
+    check(lw.wv, KD * D, layer + "wv");
+    check(lw.wo, D * QD, layer + "wo");
+    check(lw.ffn_norm, D, layer + "rms_ffn_weight");
+    check(lw.w_gate, F * D, layer + "w1");
+    check(lw.w_down, D * F, layer + "w2");
+    check(lw.w_up, F * D, layer + "w3");
+  }
 
   model.storage = std::make_shared<WeightStorage>();
   model.storage->keep_alive.push_back(map);

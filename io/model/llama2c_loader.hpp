@@ -12,6 +12,7 @@
 namespace kvsim {
 
 // Throws InputError naming the file for a bad header or a size mismatch.
-LoadedModel load_llama2c_model(const std::string& bin_path);
+// max_layers as in load_model().
+LoadedModel load_llama2c_model(const std::string& bin_path, int max_layers = 0);
 
 }  // namespace kvsim

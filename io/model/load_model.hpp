@@ -7,6 +7,8 @@
 
 namespace kvsim {
 
-LoadedModel load_model(const std::string& path);
+// max_layers > 0 keeps only the first max_layers layers (an intentionally
+// truncated model, `kvsim capture --max-layers`); 0 = all of them.
+LoadedModel load_model(const std::string& path, int max_layers = 0);
 
 }  // namespace kvsim

@@ -9,10 +9,12 @@
 #include <cstring>
 
 #include "io/errors.hpp"
+#include "io/regular_file.hpp"
 
 namespace kvsim {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
+  require_regular_file(path);  // open() on a FIFO would block
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
   struct stat st {};

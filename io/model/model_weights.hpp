@@ -49,6 +49,9 @@ struct LoadedModel {
   ModelWeights weights;
   std::string format;  // "hf-safetensors" | "llama2c"
   std::string name;    // e.g. the directory name
+  // Layers the checkpoint holds; config.n_layers is smaller when the caller
+  // asked for a truncated model (load_model's max_layers).
+  int checkpoint_layers = 0;
   std::shared_ptr<WeightStorage> storage;
 };
 

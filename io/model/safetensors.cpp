@@ -1,10 +1,12 @@
 #include "io/model/safetensors.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "io/errors.hpp"
+#include "io/json_error.hpp"
 
 namespace kvsim {
 
@@ -56,11 +58,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
                      " bytes does not fit in a file of " + std::to_string(file_size) + " bytes");
   }
   const std::size_t data_start = 8 + header_len;
+  data_start_ = map_->data() + data_start;
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(map_->data() + 8, map_->data() + data_start);
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(path + ": safetensors header is not valid JSON: " + e.what());
+    throw InputError(path + ": safetensors header is not valid JSON: " + json_error_detail(e));
   }
   if (!header.is_object()) throw InputError(path + ": safetensors header is not a JSON object");
 
@@ -96,9 +99,32 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
       }
       tensor.bytes = map_->data() + data_start + offsets[0];
     } catch (const nlohmann::json::exception& e) {
-      throw InputError(path + ": tensor '" + name + "' has a malformed header entry: " + e.what());
+      throw InputError(path + ": tensor '" + name + "' has a malformed header entry (dtype, shape, data_offsets): " +
+                       json_error_detail(e));
     }
     tensors_.emplace(name, std::move(tensor));
+  }
+  reject_overlapping_data(path);
+}
+
+// Two tensors sharing bytes would silently alias one weight to another.
+void SafetensorsFile::reject_overlapping_data(const std::string& path) const {
+  std::vector<const SafetensorsTensor*> by_start;
+  for (const auto& entry : tensors_)
+    if (entry.second.n_bytes > 0) by_start.push_back(&entry.second);
+  std::sort(by_start.begin(), by_start.end(),
+            [](const SafetensorsTensor* a, const SafetensorsTensor* b) { return a->bytes < b->bytes; });
+  for (std::size_t i = 1; i < by_start.size(); ++i) {
+    const SafetensorsTensor& before = *by_start[i - 1];
+    const SafetensorsTensor& after = *by_start[i];
+    if (after.bytes < before.bytes + before.n_bytes) {
+      const auto offset = [&](const SafetensorsTensor& t, std::size_t extra) {
+        return std::to_string(t.bytes - data_start_ + extra);
+      };
+      throw InputError(path + ": tensors '" + before.name + "' [" + offset(before, 0) + ", " +
+                       offset(before, before.n_bytes) + ") and '" + after.name + "' [" + offset(after, 0) + ", " +
+                       offset(after, after.n_bytes) + ") overlap in the data section");
+    }
   }
 }
 

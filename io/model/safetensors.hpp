@@ -43,7 +43,10 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:
+  void reject_overlapping_data(const std::string& path) const;
+
   std::shared_ptr<MappedFile> map_;
+  const std::uint8_t* data_start_ = nullptr;  // first byte after the header
   std::map<std::string, SafetensorsTensor> tensors_;
   std::map<std::string, std::string> metadata_;
 };

@@ -9,7 +9,10 @@
 #include <sstream>
 
 #include "io/errors.hpp"
+#include "io/finite_values.hpp"
 #include "io/half.hpp"
+#include "io/json_error.hpp"
+#include "io/regular_file.hpp"
 
 namespace kvsim {
 
@@ -26,19 +29,33 @@ std::string shape_string(const std::vector<std::int64_t>& shape) {
 }
 
 std::vector<std::string> shard_names_from_index(const fs::path& index_path) {
+  require_regular_file(index_path.string());
   std::ifstream in(index_path);
   if (!in) throw InputError(index_path.string() + ": cannot open");
   nlohmann::json index;
   try {
     index = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(index_path.string() + ": not valid JSON: " + e.what());
+    throw InputError(index_path.string() + ": not valid JSON: " + json_error_detail(e));
   }
   if (!index.contains("weight_map") || !index["weight_map"].is_object())
     throw InputError(index_path.string() + ": missing 'weight_map'");
   std::set<std::string> shards;
-  for (const auto& [tensor, shard] : index["weight_map"].items()) shards.insert(shard.get<std::string>());
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    if (!shard.is_string())
+      throw InputError(index_path.string() + ": weight_map." + tensor + ": expected a file name, got " + shard.dump());
+    shards.insert(shard.get<std::string>());
+  }
   return {shards.begin(), shards.end()};
+}
+
+// A NaN/Inf weight makes every activation after it NaN: refused at load time.
+const float* checked_finite(const SafetensorsTensor& t, const float* values) {
+  const std::size_t at = first_nonfinite(values, t.numel());
+  if (at != t.numel())
+    throw InputError(t.file + ": tensor '" + t.name + "' has a non-finite value (" + nonfinite_name(values[at]) +
+                     ") at index " + std::to_string(at));
+  return values;
 }
 
 }  // namespace
@@ -46,22 +63,35 @@ std::vector<std::string> shard_names_from_index(const fs::path& index_path) {
 SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& directory) : directory_(directory) {
   const fs::path dir(directory);
   std::vector<std::string> shard_names;
-  if (fs::exists(dir / "model.safetensors.index.json")) {
+  auto present = [](const fs::path& path) { return path_status(path.string()).kind != PathKind::missing; };
+  if (present(dir / "model.safetensors.index.json")) {
     shard_names = shard_names_from_index(dir / "model.safetensors.index.json");
-  } else if (fs::exists(dir / "model.safetensors")) {
+  } else if (present(dir / "model.safetensors")) {
     shard_names = {"model.safetensors"};
   } else {
     throw InputError(directory + ": no model.safetensors or model.safetensors.index.json");
   }
   for (const auto& shard : shard_names) {
     const fs::path path = dir / shard;
-    if (!fs::exists(path)) throw InputError(path.string() + ": shard listed in the index is missing");
+    if (!present(path)) throw InputError(path.string() + ": shard listed in the index is missing");
     files_.push_back(std::make_shared<SafetensorsFile>(path.string()));
-    for (const auto& [name, tensor] : files_.back()->tensors()) by_name_[name] = &tensor;
+    for (const auto& [name, tensor] : files_.back()->tensors()) {
+      // Two shards holding one name: which copy wins would depend on shard order.
+      const auto [it, added] = by_name_.emplace(name, &tensor);
+      if (!added)
+        throw InputError(directory + ": tensor '" + name + "' is stored twice, in " + it->second->file + " and " +
+                         path.string());
+    }
   }
 }
 
 bool SafetensorsCheckpoint::has(const std::string& name) const { return by_name_.count(name) > 0; }
+
+std::vector<std::string> SafetensorsCheckpoint::names() const {
+  std::vector<std::string> out;
+  for (const auto& entry : by_name_) out.push_back(entry.first);
+  return out;
+}
 
 const SafetensorsTensor& SafetensorsCheckpoint::tensor(const std::string& name) const {
   auto it = by_name_.find(name);
@@ -79,7 +109,7 @@ const float* SafetensorsCheckpoint::f32(const std::string& name,
   }
   const std::size_t n = t.numel();
   const bool aligned = reinterpret_cast<std::uintptr_t>(t.bytes) % alignof(float) == 0;
-  if (t.dtype == WeightDType::f32 && aligned) return reinterpret_cast<const float*>(t.bytes);
+  if (t.dtype == WeightDType::f32 && aligned) return checked_finite(t, reinterpret_cast<const float*>(t.bytes));
 
   std::vector<float>& out = storage.widened.emplace_back(n);
   if (t.dtype == WeightDType::f32) {
@@ -91,7 +121,7 @@ const float* SafetensorsCheckpoint::f32(const std::string& name,
       out[i] = t.dtype == WeightDType::bf16 ? bfloat16_to_float(bits) : half_to_float(bits);
     }
   }
-  return out.data();
+  return checked_finite(t, out.data());
 }
 
 void SafetensorsCheckpoint::retain_in(WeightStorage& storage) const {

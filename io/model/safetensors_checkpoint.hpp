@@ -19,6 +19,7 @@ class SafetensorsCheckpoint {
   explicit SafetensorsCheckpoint(const std::string& directory);
 
   bool has(const std::string& name) const;
+  std::vector<std::string> names() const;  // every tensor of every shard
   const SafetensorsTensor& tensor(const std::string& name) const;  // InputError when missing
 
   // fp32 view of tensor `name`, checked against `expected_shape` (InputError

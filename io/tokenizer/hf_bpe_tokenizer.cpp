@@ -1,3 +1,4 @@
+#include "io/json_error.hpp"
 #include "io/tokenizer/hf_bpe_tokenizer.hpp"
 
 #include <algorithm>
@@ -145,7 +146,7 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
     std::stable_sort(raw_added_.begin(), raw_added_.end(), longest_first);
     std::stable_sort(normalized_added_.begin(), normalized_added_.end(), longest_first);
   } catch (const json::exception& e) {
-    throw InputError(path + ": malformed tokenizer.json: " + e.what());
+    throw InputError(path + ": malformed tokenizer.json: " + json_error_detail(e));
   }
 }
 

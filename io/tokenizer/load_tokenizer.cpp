@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "io/errors.hpp"
+#include "io/regular_file.hpp"
 #include "io/tokenizer/hf_bpe_tokenizer.hpp"
 #include "io/tokenizer/llama2c_tokenizer.hpp"
 
@@ -23,19 +24,21 @@ std::unique_ptr<Tokenizer> load_tokenizer(const LoadedModel& model, const std::s
       candidates = {fs::path(model_path) / "tokenizer.json"};
     }
     for (const auto& candidate : candidates) {
-      if (fs::exists(candidate)) {
+      if (path_status(candidate.string()).kind != PathKind::missing) {
         path = candidate.string();
         break;
       }
     }
     if (path.empty()) return nullptr;
   }
-  if (!fs::exists(path)) throw InputError(path + ": tokenizer file does not exist");
+  if (path_status(path).kind == PathKind::missing) throw InputError(path + ": tokenizer file does not exist");
+  require_regular_file(path);
   if (fs::path(path).extension() == ".json") return std::make_unique<HfBpeTokenizer>(path);
   return std::make_unique<Llama2cTokenizer>(path, model.config.vocab_size);
 }
 
 std::vector<int> read_token_ids_file(const std::string& path, int vocab_size) {
+  require_regular_file(path);
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open tokens file");
   std::vector<int> ids;

@@ -9,8 +9,11 @@
 
 #include "io/errors.hpp"
 #include "io/model/load_model.hpp"
+#include "io/output_file_check.hpp"
+#include "io/regular_file.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/interrupt.hpp"
 #include "sim/model/capture.hpp"
 
 namespace kvsim::cli {
@@ -18,6 +21,7 @@ namespace kvsim::cli {
 namespace {
 
 std::string read_text_file(const std::string& path, const char* option) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open " + option + " file");
   std::ostringstream text;
@@ -34,7 +38,7 @@ std::string read_text_file(const std::string& path, const char* option) {
 int cmd_capture(const Args& args) {
   po::options_description desc("capture options");
   std::string model_path, tokenizer_path, prompt_file, question_file, tokens_file, out_path, dtype, model_name;
-  int context_len = 0, generate = 0;
+  int context_len = 0, generate = 0, max_layers = 0;
   desc.add_options()
       ("model", po::value(&model_path)->required(), "HF checkpoint directory (config.json + *.safetensors) or llama2.c .bin")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer.json or llama2.c tokenizer .bin (default: found beside the model)")
@@ -47,6 +51,8 @@ int cmd_capture(const Args& args) {
       ("no-bos", po::bool_switch(), "with --prompt-file: do not prepend the BOS token")
       ("dtype", po::value(&dtype)->default_value("f32"), "storage type in the dump: f32 | f16")
       ("model-name", po::value(&model_name), "`model` attribute (default: the checkpoint's name)")
+      ("max-layers", po::value(&max_layers), "run and record only the first N layers: an intentionally truncated model "
+                                             "(default: all; a config.json with fewer layers than the checkpoint is an error)")
       ("out", po::value(&out_path)->required(), "output kvdump v1 file (.h5)");
   po::variables_map vm;
   if (!parse_options("capture", "--model M (--prompt-file F [--question-file Q] | --tokens-file F [--context-len C]) "
@@ -57,15 +63,29 @@ int cmd_capture(const Args& args) {
   if (!question_file.empty() && prompt_file.empty()) throw UsageError("--question-file needs --prompt-file");
   if (vm.count("context-len") && tokens_file.empty()) throw UsageError("--context-len needs --tokens-file (with --prompt-file the context is the prompt)");
   if (generate < 0) throw UsageError("--generate must be >= 0");
+  if (vm.count("max-layers") && max_layers < 1) throw UsageError("--max-layers must be >= 1, got " + std::to_string(max_layers));
   StorageType storage;
   if (dtype == "f32") storage = StorageType::f32;
   else if (dtype == "f16") storage = StorageType::f16;
   else throw UsageError("--dtype must be f32 or f16, got '" + dtype + "'");
 
+  // Up front, before the model runs: a capture that fails only when it writes
+  // has wasted the whole run.
+  require_creatable_output_file(out_path, "--out");
+  for (const std::string* input : {&prompt_file, &question_file, &tokens_file})
+    if (!input->empty()) require_regular_file(*input);
+  const InterruptGuard interrupts;
+
   auto progress = [](const std::string& line) { std::cerr << "kvsim capture: " << line << std::endl; };
   const auto start = std::chrono::steady_clock::now();
-  const LoadedModel model = load_model(model_path);
+  const LoadedModel model = load_model(model_path, max_layers);
   const ModelConfig& c = model.config;
+  const bool truncated = c.n_layers < model.checkpoint_layers;
+  const std::string truncation = "first " + std::to_string(c.n_layers) + " of " +
+                                 std::to_string(model.checkpoint_layers) + " layers";
+  if (truncated)
+    progress("warning: --max-layers " + std::to_string(max_layers) + ": recording the " + truncation +
+             "; the generated tokens and every tensor are those of this truncated model");
   progress("loaded " + model.format + " model '" + model.name + "': " + std::to_string(c.n_layers) + " layers, " +
            std::to_string(c.n_heads) + " query heads / " + std::to_string(c.n_kv_heads) + " KV heads, head_dim " +
            std::to_string(c.head_dim) + ", vocab " + std::to_string(c.vocab_size));
@@ -81,6 +101,7 @@ int cmd_capture(const Args& args) {
   CaptureRequest request;
   request.generate = generate;
   request.progress = progress;
+  request.checkpoint = throw_if_interrupted;
   if (!vm["ignore-eos"].as<bool>()) request.stop_tokens = c.eos_token_ids;
   if (!prompt_file.empty()) {
     if (!tokenizer) throw InputError(model_path + ": no tokenizer found beside the model; pass --tokenizer or use --tokens-file");
@@ -101,10 +122,10 @@ int cmd_capture(const Args& args) {
 
   const CaptureResult result = run_capture(model, request);
   DumpMetadata meta;
-  meta.model_name = model_name.empty() ? model.name : model_name;
+  meta.model_name = !model_name.empty() ? model_name : truncated ? model.name + " (" + truncation + ")" : model.name;
   meta.source = model.format == "llama2c" ? "llama2c" : "kvsim-capture";
   meta.storage = storage;
-  write_capture_dump(out_path, model, result, tokenizer.get(), meta);
+  write_capture_dump(out_path, model, result, tokenizer.get(), meta, throw_if_interrupted);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int T = static_cast<int>(result.tokens.size());

@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "io/errors.hpp"
+#include "io/output_file_check.hpp"
+#include "sim/interrupt.hpp"
 #include "sim/cli/options.hpp"
 #include "sim/progress.hpp"
 #include "sim/synth.hpp"
@@ -41,8 +43,13 @@ int cmd_synth(const Args& args) {
   } catch (const InputError& e) {
     throw UsageError(e.what());
   }
+  require_creatable_output_file(out, "--out");
+  const InterruptGuard interrupts;
   Progress progress("synth layers", cfg.n_layers);
-  write_synth_dump(cfg, out, [&](int done, int) { progress.update(done); });
+  write_synth_dump(cfg, out, [&](int done, int) {
+    progress.update(done);
+    throw_if_interrupted();  // the writer's destructor removes the temporary file
+  });
   const DumpAttrs a = cfg.attrs();
   std::cout << "wrote " << out << ": " << a.n_layers << " layers, " << a.n_heads << " heads, "
             << a.n_kv_heads << " KV heads, d=" << a.head_dim << ", " << a.n_tokens

@@ -1,15 +1,24 @@
 // kvsim: offline KV-cache eviction simulator. Dispatches to one subcommand.
 #include <H5Epublic.h>
+#include <H5public.h>
 
+#include <csignal>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <new>
 #include <string>
+
+#include <boost/program_options/errors.hpp>
+#include <nlohmann/json.hpp>
 
 #include "io/crash_guard.hpp"
 #include "sim/version.hpp"
 #include "io/errors.hpp"
+#include "io/json_error.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/interrupt.hpp"
 
 namespace {
 
@@ -39,14 +48,24 @@ void print_usage(std::ostream& out) {
         << entry.second << "\n";
   }
   out << "\n`kvsim <subcommand> --help` shows a subcommand's options.\n"
-      << "exit codes: 0 success, 1 bad input or failure, 2 bad usage\n";
+      << "exit codes: 0 success; 1 bad input or failure (one stderr line names the file, dataset or option);\n"
+      << "            2 bad usage; 130 interrupted by SIGINT, 143 by SIGTERM (unfinished output removed;\n"
+      << "            replay/sweep keep finished units for --resume)\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file whose write failed (full disk) cannot be closed cleanly, and
+  // libhdf5 1.10's exit-time cleanup crashes on it; every file kvsim writes is
+  // closed explicitly or abandoned (its temporary file removed), so skip it.
+  H5dont_atexit();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // HDF5 errors become our own messages
   kvsim::install_crash_handler();
+  // Under a file-size limit (ulimit -f) the kernel would kill the process
+  // mid-write, leaving its temporary file; ignored, the write fails with EFBIG
+  // and ends like a full disk: one line, exit 1, temporary file removed.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;
@@ -76,11 +95,28 @@ int main(int argc, char** argv) {
   } catch (const kvsim::InputError& e) {
     std::cerr << "kvsim " << sub << ": error: " << e.what() << "\n";
     return 1;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "kvsim " << sub << ": error: out of memory\n";
+  } catch (const kvsim::Interrupted& e) {
+    std::cerr << "kvsim " << sub << ": " << e.what() << "; the unfinished output was removed\n";
+    return 128 + e.signal;
+  }
+  // Library exceptions are wrapped where the file and field are known; these
+  // handlers are the safety net, and never print a library's raw message.
+  catch (const std::bad_alloc&) {
+    std::cerr << "kvsim " << sub << ": error: out of memory: the input needs more memory than is available "
+              << "(see README \"Large dumps\")\n";
     return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "kvsim " << sub << ": error: " << e.path1().string() << ": " << e.code().message() << "\n";
+    return 1;
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "kvsim " << sub << ": error: malformed JSON input: " << kvsim::json_error_detail(e) << "\n";
+    return 1;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "kvsim " << sub << ": usage error: " << e.what() << " (see kvsim " << sub << " --help)\n";
+    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "kvsim " << sub << ": error: " << e.what() << "\n";
+    std::cerr << "kvsim " << sub << ": error: internal error (" << e.what()
+              << "); please report it with the command line\n";
     return 1;
   }
 }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "io/errors.hpp"
+#include "io/finite_values.hpp"
 #include "sim/model/transformer.hpp"
 
 namespace kvsim {
@@ -15,12 +16,18 @@ namespace {
 // Appends every forward() call's rows to the per-layer records.
 class Recorder : public ForwardObserver {
  public:
-  Recorder(const ModelConfig& config, CaptureResult& result) : config_(config), result_(result) {
+  Recorder(const ModelConfig& config, CaptureResult& result, const std::function<void()>& checkpoint)
+      : config_(config), result_(result), checkpoint_(checkpoint) {
     result_.layers.assign(config.n_layers, {});
   }
   void on_layer(int layer, const LayerActivations& a) override {
     auto& rec = result_.layers[layer];
     const std::size_t n = a.n_tokens, QD = config_.q_dim(), KD = config_.kv_dim(), D = config_.hidden_size;
+    // Finite weights can still overflow float32 (inf, then NaN after the next
+    // norm); a dump of such activations would be silently meaningless.
+    reject_nonfinite(layer, "q", a.q, n, config_.n_heads, a.first_position);
+    reject_nonfinite(layer, "k", a.k, n, config_.n_kv_heads, a.first_position);
+    reject_nonfinite(layer, "v", a.v, n, config_.n_kv_heads, a.first_position);
     rec.q.insert(rec.q.end(), a.q, a.q + n * QD);
     rec.q_pre_rope.insert(rec.q_pre_rope.end(), a.q_pre_rope, a.q_pre_rope + n * QD);
     rec.k.insert(rec.k.end(), a.k, a.k + n * KD);
@@ -30,11 +37,24 @@ class Recorder : public ForwardObserver {
       for (std::size_t i = 0; i < D; ++i) sum_sq += static_cast<double>(a.residual_in[r * D + i]) * a.residual_in[r * D + i];
       rec.hidden_norm.push_back(static_cast<float>(std::sqrt(sum_sq)));
     }
+    if (checkpoint_) checkpoint_();
   }
 
  private:
+  // `rows` is token-major [n, heads * d], starting at position `first`.
+  void reject_nonfinite(int layer, const char* name, const float* rows, std::size_t n, int heads, int first) const {
+    const std::size_t d = static_cast<std::size_t>(config_.head_dim), width = heads * d;
+    const std::size_t at = first_nonfinite(rows, n * width);
+    if (at == n * width) return;
+    throw InputError("capture: non-finite activation: layer " + std::to_string(layer) + " " + name + " is " +
+                     nonfinite_name(rows[at]) + " at " + (std::string(name) == "q" ? "query" : "KV") + " head " +
+                     std::to_string(at % width / d) + ", token " + std::to_string(first + at / width) + ", dim " +
+                     std::to_string(at % d) + " (the model overflows float32 on this input); no dump was written");
+  }
+
   const ModelConfig& config_;
   CaptureResult& result_;
+  const std::function<void()>& checkpoint_;
 };
 
 // Token-major [T, heads*d] -> head-major [heads, T, d].
@@ -74,7 +94,7 @@ CaptureResult run_capture(const LoadedModel& model, const CaptureRequest& reques
 
   CaptureResult result;
   result.context_len = request.context_len;
-  Recorder recorder(c, result);
+  Recorder recorder(c, result, request.checkpoint);
   Transformer transformer(model, max_tokens);
 
   auto start = std::chrono::steady_clock::now();
@@ -121,7 +141,8 @@ LayerTensors CaptureResult::layer_tensors(const LoadedModel& model, int layer) c
 }
 
 void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
-                        const Tokenizer* tokenizer, const DumpMetadata& meta) {
+                        const Tokenizer* tokenizer, const DumpMetadata& meta,
+                        const std::function<void()>& checkpoint) {
   const ModelConfig& c = model.config;
   DumpAttrs attrs;
   attrs.model = meta.model_name;
@@ -143,7 +164,10 @@ void write_capture_dump(const std::string& path, const LoadedModel& model, const
     for (int id : result.tokens) text.push_back(tokenizer->token_text(id));
   }
   writer.write_tokens(result.tokens, text);
-  for (int l = 0; l < c.n_layers; ++l) writer.write_layer(l, result.layer_tensors(model, l));
+  for (int l = 0; l < c.n_layers; ++l) {
+    if (checkpoint) checkpoint();
+    writer.write_layer(l, result.layer_tensors(model, l));
+  }
   writer.finish();
 }
 

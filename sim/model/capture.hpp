@@ -18,6 +18,9 @@ struct CaptureRequest {
   int generate = 0;                // greedy tokens appended after the prompt
   std::vector<int> stop_tokens;    // generation ends after one of these (it is kept)
   std::function<void(const std::string&)> progress;  // one line per event, may be empty
+  // Called after each layer of each forward pass; may throw to stop the run
+  // (kvsim capture stops there on SIGINT/SIGTERM). May be empty.
+  std::function<void()> checkpoint;
 };
 
 struct CaptureResult {
@@ -45,7 +48,10 @@ struct DumpMetadata {
 
 // Writes `result` as kvdump v1 (atomically: the DumpWriter renames on finish).
 // `tokenizer` may be null (then no /token_text).
+// `checkpoint` (may be empty) runs between layers and may throw to stop: the
+// unfinished temporary file is then removed.
 void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
-                        const Tokenizer* tokenizer, const DumpMetadata& meta);
+                        const Tokenizer* tokenizer, const DumpMetadata& meta,
+                        const std::function<void()>& checkpoint = {});
 
 }  // namespace kvsim
