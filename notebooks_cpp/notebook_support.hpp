@@ -311,6 +311,13 @@ class Notebook {
         std::to_string(spec.budgets.size()) + " budgets");
     SweepResult result = run_sweep(source, spec);
     progress.reset();
+    // A caveat of the engine (e.g. snapkv at a budget within its window is
+    // "most recent N") must reach every place the notebook's numbers go.
+    for (const Warning& w : result.warnings.all()) {
+      const std::size_t before = warnings_.all().size();
+      warnings_.add(w);
+      if (warnings_.all().size() > before) log("warning: " + w.message);
+    }
     return result;
   }
 
@@ -337,13 +344,20 @@ class Notebook {
     nlohmann::json run = {{"kvsim_version", kvsim::kvsim_version()},
                           {"git_revision", kvsim::kvsim_git_revision()},
                           {"command", "nb_" + name_},
-                          {"dump", {{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}}}};
+                          {"dump", {{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}}},
+                          {"warnings", warnings_.to_json()}};
     write_file_atomically(out_path("run.json"), run.dump(2) + "\n");
     return path;
   }
 
   void write_report(const MarkdownReport& report) const {
-    write_file_atomically(out_path(kReportFile), report.str());
+    std::string text = report.str();
+    if (!warnings_.empty()) {
+      text += "\n## Warnings\n\nThe engine flagged these caveats; numbers above that they concern mean what "
+              "these lines say.\n\n";
+      for (const Warning& w : warnings_.all()) text += "- " + w.message + "\n";
+    }
+    write_file_atomically(out_path(kReportFile), text);
   }
 
   // summary.json: the report's key numbers, machine-readable (tests read it).
@@ -356,6 +370,7 @@ class Notebook {
                        {"n_heads", a.n_heads},    {"n_kv_heads", a.n_kv_heads},
                        {"head_dim", a.head_dim},  {"context_len", context_len_},
                        {"future_len", future_len()}};
+    summary["warnings"] = warnings_.to_json();
     write_file_atomically(out_path(kSummaryFile), summary.dump(2) + "\n");
   }
 
@@ -366,6 +381,7 @@ class Notebook {
   int window_ = 128, threads_ = 0;
   std::unique_ptr<DumpReader> dump_;
   int context_len_ = 0;
+  mutable WarningLog warnings_;  // from every sweep, in order; see sweep()
 };
 
 // The options of the replay notebooks (recall_curves, laprox_vs_headwise).

@@ -145,6 +145,17 @@ TEST(Notebooks, RecallCurvesOracleIsTheCeilingAndTablesMatchResultsCsv) {
       << run.report;
   EXPECT_NE(run.report.find(run.summary["verdict"].get<std::string>()), std::string::npos);
   for (const char* figure : {"recall", "layer_error", "heatmap"}) expect_figure(dir.file("nb"), figure);
+
+  // snapkv's default window (64) covers the budgets up to 20 % of this
+  // 277-token context, where it keeps exactly the most recent N: the engine's
+  // warning must reach stderr, summary.json, run.json and the report.
+  bool warned = false;
+  for (const auto& w : run.summary["warnings"])
+    warned |= w["code"] == "snapkv_window_covers_budget" && w["policy"] == "snapkv";
+  EXPECT_TRUE(warned) << run.summary["warnings"].dump();
+  EXPECT_NE(run.command.err.find("warning: snapkv"), std::string::npos) << run.command.err;
+  EXPECT_NE(read_text(dir.file("nb/run.json")).find("snapkv_window_covers_budget"), std::string::npos);
+  EXPECT_NE(run.report.find("## Warnings"), std::string::npos);
 }
 
 TEST(Notebooks, LaproxVsHeadwiseKeepsEqualMemoryAndCountsItsWins) {
