@@ -265,10 +265,10 @@ class Notebook {
       log("done; report in " + out_path(kReportFile));
       return 0;
     } catch (const UsageError& e) {
-      std::cerr << program << ": usage error: " << e.what() << "\n";
+      std::cerr << program << ": usage error: " << one_line(e.what()) << "\n";
       return 2;
     } catch (const std::exception& e) {
-      std::cerr << program << ": error: " << e.what() << "\n";
+      std::cerr << program << ": error: " << one_line(e.what()) << "\n";
       return 1;
     }
   }
@@ -316,7 +316,7 @@ class Notebook {
     for (const Warning& w : result.warnings.all()) {
       const std::size_t before = warnings_.all().size();
       warnings_.add(w);
-      if (warnings_.all().size() > before) log("warning: " + w.message);
+      if (warnings_.all().size() > before) log("warning: " + one_line(w.message));
     }
     return result;
   }

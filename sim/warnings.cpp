@@ -1,5 +1,7 @@
 #include "sim/warnings.hpp"
 
+#include "io/errors.hpp"
+
 namespace kvsim {
 
 void WarningLog::add(Warning w) {
@@ -13,7 +15,7 @@ void WarningLog::add_all(const WarningLog& other) {
 }
 
 void WarningLog::print(std::ostream& out, const std::string& command) const {
-  for (const auto& w : list_) out << "kvsim " << command << ": warning: " << w.message << "\n";
+  for (const auto& w : list_) out << "kvsim " << command << ": warning: " << one_line(w.message) << "\n";
 }
 
 nlohmann::json WarningLog::to_json() const {

@@ -12,7 +12,7 @@ namespace kvsim::cli {
 
 int cmd_synth(const Args& args) {
   SynthConfig cfg;
-  std::string out, dtype = "f32";
+  std::string out, dtype = "f32", seed = "0";
   bool no_o_proj = false;
   po::options_description desc("synth options");
   desc.add_options()
@@ -30,10 +30,11 @@ int cmd_synth(const Args& args) {
       ("retrieval", po::value(&cfg.n_retrieval)->default_value(cfg.n_retrieval), "context tokens the future queries retrieve")
       ("rope-theta", po::value(&cfg.rope_theta)->default_value(cfg.rope_theta), "RoPE base")
       ("dtype", po::value(&dtype)->default_value(dtype), "storage type: f32 or f16")
-      ("seed", po::value(&cfg.seed)->default_value(0), "random seed (same seed => same datasets)")
+      ("seed", po::value(&seed)->default_value("0"), "random seed, a non-negative integer (same seed => same datasets)")
       ("model", po::value(&cfg.model)->default_value(cfg.model), "value of the 'model' attribute");
   po::variables_map vm;
   if (!parse_options("synth", "--out FILE [options]", args, desc, vm)) return 0;
+  cfg.seed = parse_unsigned_option("--seed", seed);
   cfg.with_o_proj = !no_o_proj;
   if (dtype == "f32") cfg.storage = StorageType::f32;
   else if (dtype == "f16") cfg.storage = StorageType::f16;

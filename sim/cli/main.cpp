@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   const auto& table = command_table();
   auto it = table.find(sub);
   if (it == table.end()) {
-    std::cerr << "kvsim: unknown subcommand '" << sub << "'\n";
+    std::cerr << "kvsim: unknown subcommand '" << kvsim::one_line(sub) << "'\n";
     print_usage(std::cerr);
     return 2;
   }
@@ -90,13 +90,13 @@ int main(int argc, char** argv) {
   try {
     return it->second.first(args);
   } catch (const kvsim::UsageError& e) {
-    std::cerr << "kvsim " << sub << ": usage error: " << e.what() << "\n";
+    std::cerr << "kvsim " << sub << ": usage error: " << kvsim::one_line(e.what()) << "\n";
     return 2;
   } catch (const kvsim::InputError& e) {
-    std::cerr << "kvsim " << sub << ": error: " << e.what() << "\n";
+    std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.what()) << "\n";
     return 1;
   } catch (const kvsim::Interrupted& e) {
-    std::cerr << "kvsim " << sub << ": " << e.what() << "; the unfinished output was removed\n";
+    std::cerr << "kvsim " << sub << ": " << kvsim::one_line(e.what()) << "; the unfinished output was removed\n";
     return 128 + e.signal;
   }
   // Library exceptions are wrapped where the file and field are known; these
@@ -106,16 +106,16 @@ int main(int argc, char** argv) {
               << "(see README \"Large dumps\")\n";
     return 1;
   } catch (const std::filesystem::filesystem_error& e) {
-    std::cerr << "kvsim " << sub << ": error: " << e.path1().string() << ": " << e.code().message() << "\n";
+    std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.path1().string()) << ": " << e.code().message() << "\n";
     return 1;
   } catch (const nlohmann::json::exception& e) {
-    std::cerr << "kvsim " << sub << ": error: malformed JSON input: " << kvsim::json_error_detail(e) << "\n";
+    std::cerr << "kvsim " << sub << ": error: malformed JSON input: " << kvsim::one_line(kvsim::json_error_detail(e)) << "\n";
     return 1;
   } catch (const boost::program_options::error& e) {
-    std::cerr << "kvsim " << sub << ": usage error: " << e.what() << " (see kvsim " << sub << " --help)\n";
+    std::cerr << "kvsim " << sub << ": usage error: " << kvsim::one_line(e.what()) << " (see kvsim " << sub << " --help)\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "kvsim " << sub << ": error: internal error (" << e.what()
+    std::cerr << "kvsim " << sub << ": error: internal error (" << kvsim::one_line(e.what())
               << "); please report it with the command line\n";
     return 1;
   }
