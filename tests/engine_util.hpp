@@ -8,6 +8,7 @@
 #include "io/kvdump.hpp"
 #include "policies/policy.hpp"
 #include "sim/geometry.hpp"
+#include "sim/sweep.hpp"
 
 namespace kvsim::test {
 
@@ -61,6 +62,17 @@ inline LayerTensors random_layer(int H, int G, int d, int T, int D, unsigned see
     x.o_proj = std::move(w);
   }
   return x;
+}
+
+// A sweep of `policies` x `budgets` (CLI list syntax) in block mode `block`,
+// keeping every kept set for the test to inspect.
+inline SweepSpec spec_for(const std::string& policies, const std::string& budgets, int block) {
+  SweepSpec s;
+  s.policies = parse_policy_list(policies);
+  s.budgets = parse_budget_list(budgets);
+  s.options.block = block;
+  s.keep_sets = true;
+  return s;
 }
 
 }  // namespace kvsim::test

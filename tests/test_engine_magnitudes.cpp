@@ -16,17 +16,10 @@
 namespace kvsim {
 namespace {
 
+using test::spec_for;
+
 constexpr int kH = 4, kG = 2, kD = 8, kT = 48, kC = 40, kHidden = 16;
 const double kScale = 1.0 / std::sqrt(double(kD));
-
-SweepSpec spec_for(const std::string& policies, const std::string& budgets, int block = 8) {
-  SweepSpec s;
-  s.policies = parse_policy_list(policies);
-  s.budgets = parse_budget_list(budgets);
-  s.options.block = block;
-  s.keep_sets = true;
-  return s;
-}
 
 // Two layers: layer 0 as generated, layer 1 = layer 0 edited by `edit`.
 MemoryLayerSource pair_source(const std::function<void(LayerTensors&)>& edit) {
@@ -59,7 +52,7 @@ TEST(EngineMagnitudes, QueryKeyProductsBeyondFloatRangeAreRejectedNamingLayerAnd
       x.k(1, 3, c) = 2e19f;
     }
   });
-  const std::string err = error_of(src, spec_for("knorm,snapkv:window=8", "0.25"));
+  const std::string err = error_of(src, spec_for("knorm,snapkv:window=8", "0.25", 8));
   EXPECT_NE(err.find("layer 1"), std::string::npos) << err;
   EXPECT_NE(err.find("KV head 1"), std::string::npos) << err;
   EXPECT_NE(err.find("overflow"), std::string::npos) << err;
@@ -73,7 +66,7 @@ TEST(EngineMagnitudes, OverflowingKvHeadIsSkippedWithAllowNonfinite) {
       x.k(1, 3, c) = 3e38f;
     }
   });
-  SweepSpec spec = spec_for("knorm,snapkv:window=8,h2o", "0.25");
+  SweepSpec spec = spec_for("knorm,snapkv:window=8,h2o", "0.25", 8);
   spec.allow_nonfinite = true;
   const SweepResult r = run_sweep(src, spec);
   ASSERT_EQ(r.skipped.size(), 1u);
@@ -87,7 +80,7 @@ TEST(EngineMagnitudes, LargeButSafeQueriesAreAcceptedAndGiveFiniteResults) {
   const auto src = pair_source([](LayerTensors& x) {
     for (int c = 0; c < kD; ++c) x.q(0, 45, c) = 1e19f;
   });
-  const SweepResult r = run_sweep(src, spec_for("knorm,snapkv:window=8,h2o,laprox:window=8", "0.25"));
+  const SweepResult r = run_sweep(src, spec_for("knorm,snapkv:window=8,h2o,laprox:window=8", "0.25", 8));
   EXPECT_TRUE(r.skipped.empty());
   expect_all_finite(r);
 }
@@ -100,7 +93,7 @@ TEST(EngineMagnitudes, ValuesAndOutputProjectionScaledByPowersOfTwoGiveIdentical
     for (auto& v : x.v) v = std::ldexp(v, 100);
     for (auto& w : *x.o_proj) w = std::ldexp(w, 64);
   });
-  const SweepResult r = run_sweep(src, spec_for("full,knorm,laprox:window=8,laprox:window=8,mode=model,h2o", "0.25,0.5"));
+  const SweepResult r = run_sweep(src, spec_for("full,knorm,laprox:window=8,laprox:window=8,mode=model,h2o", "0.25,0.5", 8));
   expect_all_finite(r);
   for (std::size_t i = 0; i < r.items.size(); ++i)
     EXPECT_EQ(r.kept[i][0], r.kept[i][1]) << r.items[i].policy_label << " at " << r.items[i].budget_tokens;

@@ -18,6 +18,8 @@
 namespace kvsim {
 namespace {
 
+using test::spec_for;
+
 SynthConfig small_synth() {
   SynthConfig c;
   c.n_layers = 2;
@@ -39,15 +41,6 @@ MemoryLayerSource synth_source(const SynthConfig& c) {
 // Per-head policies (laprox pools per layer, full keeps everything).
 const char* kPerHead[] = {"random", "streamingllm", "knorm", "keydiff", "snapkv:window=16",
                           "tova", "h2o", "oracle"};
-
-SweepSpec spec_for(const std::string& policies, const std::string& budgets, int block) {
-  SweepSpec s;
-  s.policies = parse_policy_list(policies);
-  s.budgets = parse_budget_list(budgets);
-  s.options.block = block;
-  s.keep_sets = true;
-  return s;
-}
 
 // value of (item, layer, head, metric)
 struct Rows {
