@@ -54,6 +54,7 @@ int cmd_analyze(const Args& args) {
     if (layer < 0) throw UsageError("--layers: '" + std::to_string(layer) + "' is not a layer index");
 
   const DumpReader reader(dump);
+  set_memory_context(dump);
   if (!vm["window"].defaulted() && reader.attrs().context_len)
     o.warnings.add({"window_ignored",
                     "--window " + std::to_string(o.window) + " is ignored: the dump has context_len=" +

@@ -74,6 +74,7 @@ int cmd_capture(const Args& args) {
   require_creatable_output_file(out_path, "--out");
   for (const std::string* input : {&prompt_file, &question_file, &tokens_file})
     if (!input->empty()) require_regular_file(*input);
+  set_memory_context(model_path + ": capture (memory: the mapped weights and every recorded layer's tensors)");
   const InterruptGuard interrupts;
 
   auto progress = [](const std::string& line) { std::cerr << "kvsim capture: " << line << std::endl; };

@@ -62,6 +62,7 @@ int cmd_inspect(const Args& args) {
   if (!parse_options("inspect", "DUMP [--stats]", args, desc, vm, &positional)) return 0;
 
   const DumpReader dump(path);
+  set_memory_context(path);
   const DumpAttrs& a = dump.attrs();
   std::cout << "file: " << path << "\n"
             << "file_size_bytes: " << dump.file_size() << "\n"

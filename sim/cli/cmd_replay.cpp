@@ -101,6 +101,14 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   const auto t0 = std::chrono::steady_clock::now();
   DumpReader reader(c.dump);
   DumpLayerSource source(reader);
+  {
+    // one layer's tensors (q, k, v, o_proj) and the future queries' attention (DESIGN §4)
+    const DumpAttrs& da = reader.attrs();
+    const double T = da.n_tokens, W = da.context_len ? T - *da.context_len : c.opt.window;
+    const double floats = double(da.n_heads) * T * da.head_dim + 2.0 * da.n_kv_heads * T * da.head_dim +
+                          double(da.hidden_size) * da.n_heads * da.head_dim + double(da.n_heads) * W * T;
+    set_memory_context(c.dump + ": replaying one layer needs " + approximate_bytes(4 * floats));
+  }
   WarningLog warnings;
   if (c.window_given && reader.attrs().context_len)
     warnings.add({"window_ignored",

@@ -45,6 +45,7 @@ int cmd_synth(const Args& args) {
     throw UsageError(e.what());
   }
   require_creatable_output_file(out, "--out");
+  set_memory_context(out);
   const InterruptGuard interrupts;
   Progress progress("synth layers", cfg.n_layers);
   write_synth_dump(cfg, out, [&](int done, int) {

@@ -18,6 +18,7 @@
 #include "io/errors.hpp"
 #include "io/json_error.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/options.hpp"
 #include "sim/interrupt.hpp"
 
 namespace {
@@ -102,8 +103,9 @@ int main(int argc, char** argv) {
   // Library exceptions are wrapped where the file and field are known; these
   // handlers are the safety net, and never print a library's raw message.
   catch (const std::bad_alloc&) {
-    std::cerr << "kvsim " << sub << ": error: out of memory: the input needs more memory than is available "
-              << "(see README \"Large dumps\")\n";
+    const std::string& context = kvsim::cli::memory_context();
+    std::cerr << "kvsim " << sub << ": error: " << (context.empty() ? "" : kvsim::one_line(context) + ": ")
+              << "out of memory: the input needs more memory than is available (see README \"Large dumps\")\n";
     return 1;
   } catch (const std::filesystem::filesystem_error& e) {
     std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.path1().string()) << ": " << e.code().message() << "\n";

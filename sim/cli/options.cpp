@@ -1,6 +1,7 @@
 #include "sim/cli/options.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include "io/errors.hpp"
@@ -39,6 +40,27 @@ std::uint64_t parse_unsigned_option(const std::string& option, const std::string
     }
   }
   throw UsageError(option + " " + text + ": expected a non-negative integer (decimal digits, at most 2^64-1)");
+}
+
+}  // namespace kvsim::cli
+
+namespace kvsim::cli {
+
+namespace {
+std::string& memory_context_text() {
+  static std::string text;
+  return text;
+}
+}  // namespace
+
+void set_memory_context(const std::string& text) { memory_context_text() = text; }
+const std::string& memory_context() { return memory_context_text(); }
+
+std::string approximate_bytes(double bytes) {
+  char buf[64];
+  if (bytes >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "about %.1f GiB", bytes / (1024.0 * 1024 * 1024));
+  else std::snprintf(buf, sizeof buf, "about %.0f MiB", bytes / (1024.0 * 1024));
+  return buf;
 }
 
 }  // namespace kvsim::cli

@@ -21,3 +21,17 @@ bool parse_options(const std::string& command, const std::string& synopsis, cons
 std::uint64_t parse_unsigned_option(const std::string& option, const std::string& text);
 
 }  // namespace kvsim::cli
+
+namespace kvsim::cli {
+
+// What the command is working on, for the message when memory runs out: an
+// allocation failure carries no context of its own, so each command names its
+// input (and, where known, what one unit of its work needs) before the heavy
+// part, and main's out-of-memory handler prints it.
+void set_memory_context(const std::string& text);
+const std::string& memory_context();
+
+// "about 1.2 GiB" / "about 310 MiB"
+std::string approximate_bytes(double bytes);
+
+}  // namespace kvsim::cli
