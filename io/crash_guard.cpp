@@ -56,7 +56,9 @@ void install_crash_handler() {
   action.sa_handler = on_fatal_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESETHAND;
-  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL}) ::sigaction(sig, &action, nullptr);
+  // SIGABRT too: glibc aborts when it detects the heap corruption that
+  // libhdf5 leaves on some corrupt files ("free(): invalid pointer").
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(sig, &action, nullptr);
 }
 
 }  // namespace kvsim

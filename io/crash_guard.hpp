@@ -5,7 +5,9 @@
 // exit status 1, naming what was being read, instead of a core dump.
 namespace kvsim {
 
-// Installs handlers for SIGSEGV, SIGBUS, SIGFPE and SIGILL. No-op in
+// Installs handlers for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (glibc's
+// abort on a corrupted heap; it prints its own line, e.g. `free(): invalid
+// pointer`, before ours). No-op in
 // sanitizer builds, whose own reports are more useful there.
 void install_crash_handler();
 

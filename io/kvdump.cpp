@@ -275,6 +275,15 @@ struct DumpReader::Impl {
   std::uintmax_t size = 0;
   std::vector<std::map<std::string, DatasetInfo>> layers;  // validated datasets per layer
 
+  // Closing a corrupt file can crash libhdf5 too (it frees what it misread),
+  // also when the constructor's validation has just thrown: guarded like a read.
+  ~Impl() {
+    if (!file.valid()) return;
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    const WatchdogGuard watchdog(60, path + ": closing the HDF5 file");
+    file.close();
+  }
+
   void validate_layers();
   const DatasetInfo& info(int layer, const std::string& name) const;
   void read_floats(const std::string& dataset, const std::vector<hsize_t>& start,
@@ -315,12 +324,7 @@ DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()
   impl_->validate_layers();
 }
 
-DumpReader::~DumpReader() {
-  if (impl_) {
-    std::lock_guard<std::mutex> lock(hdf5_mutex());
-    impl_.reset();
-  }
-}
+DumpReader::~DumpReader() = default;
 DumpReader::DumpReader(DumpReader&&) noexcept = default;
 DumpReader& DumpReader::operator=(DumpReader&&) noexcept = default;
 
