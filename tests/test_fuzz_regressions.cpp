@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "io/errors.hpp"
+#include "io/tokenizer/hf_bpe_tokenizer.hpp"
 #include "io/tokenizer/llama2c_tokenizer.hpp"
 #include "tests/support.hpp"
 
@@ -37,6 +38,30 @@ TEST(FuzzRegression, Llama2cTokenizerWithoutBytePiecesRefusesUnknownCharacters) 
     EXPECT_NE(std::string(e.what()).find("byte-fallback"), std::string::npos) << e.what();
   }
   EXPECT_THROW(Llama2cTokenizer(path, -3), InputError);
+}
+
+TEST(FuzzRegression, HfTokenizerRefusesIdsFarBeyondItsVocabulary) {
+  // fuzz_hf_tokenizer: one id of 2,000,000,000 sized the id tables from it
+  // (a 39 GB allocation) instead of being refused as corrupt.
+  test::ScratchDir dir;
+  const std::string vocab_path = dir.file("vocab.json"), added_path = dir.file("added.json");
+  std::ofstream(vocab_path) << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 2000000000}, "merges": []}})";
+  std::ofstream(added_path)
+      << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []},
+            "added_tokens": [{"id": 1000000000, "content": "<x>", "special": true}]})";
+  for (const std::string& path : {vocab_path, added_path}) {
+    try {
+      HfBpeTokenizer tokenizer(path);
+      FAIL() << path << ": expected an InputError";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("far beyond the"), std::string::npos) << e.what();
+    }
+  }
+  // Ids a little past the entries (a gap, added tokens after the vocabulary) still load.
+  const std::string gap_path = dir.file("gap.json");
+  std::ofstream(gap_path) << R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 5}, "merges": []},
+                                 "added_tokens": [{"id": 40, "content": "<s>", "special": true}]})";
+  EXPECT_NO_THROW(HfBpeTokenizer{gap_path});
 }
 
 }  // namespace

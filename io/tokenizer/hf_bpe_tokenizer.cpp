@@ -94,9 +94,19 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
     }
 
     // Vocabulary: the model's, then added tokens (which may extend it).
+    // A real vocabulary numbers its N entries 0..N-1; an id far beyond the
+    // number of entries is corruption, and would size the tables from it.
+    const std::size_t entries = model.at("vocab").size() + doc.value("added_tokens", json::array()).size();
+    const std::size_t max_id = 16 * entries + 1024;
+    auto check_id = [&](int id, const std::string& piece) {
+      if (id < 0) throw InputError(path + ": negative id for '" + piece + "'");
+      if (static_cast<std::size_t>(id) > max_id)
+        throw InputError(path + ": id " + std::to_string(id) + " of '" + piece + "' is far beyond the " +
+                         std::to_string(entries) + " entries of the vocabulary (corrupt tokenizer?)");
+    };
     for (const auto& [piece, id_json] : model.at("vocab").items()) {
       const int id = id_json.get<int>();
-      if (id < 0) throw InputError(path + ": negative id for '" + piece + "'");
+      check_id(id, piece);
       if (static_cast<std::size_t>(id) >= pieces_.size()) pieces_.resize(id + 1);
       pieces_[id] = piece;
       ids_[piece] = id;
@@ -105,6 +115,7 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
     for (const json& added : doc.value("added_tokens", json::array())) {
       const int id = added.at("id").get<int>();
       const std::string content = added.at("content").get<std::string>();
+      check_id(id, content);
       if (static_cast<std::size_t>(id) >= pieces_.size()) {
         pieces_.resize(id + 1);
         special_.resize(id + 1, false);
