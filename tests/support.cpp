@@ -73,4 +73,12 @@ std::string shared_models_dir() {
   return std::filesystem::is_directory(dir) ? std::filesystem::canonical(dir).string() : "";
 }
 
+std::string synth_small_dump(const ScratchDir& dir, const std::string& extra) {
+  const std::string path = dir.file("d.h5");
+  const auto r = run_kvsim("synth --out " + path + " --layers 2 --heads 4 --kv-heads 2 --head-dim 16 --tokens 160 " +
+                           extra);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
+
 }  // namespace kvsim::test

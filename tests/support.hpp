@@ -41,6 +41,10 @@ int wait_exit(int pid);
 
 std::string read_text(const std::string& path);
 
+// A 2-layer, 4-head (2 KV heads), d = 16, 160-token dump written by
+// `kvsim synth` with `extra` options, as DIR/d.h5; returns its path.
+std::string synth_small_dump(const ScratchDir& dir, const std::string& extra);
+
 // The shared real models (../shared/data/models), or "" when absent.
 std::string shared_models_dir();
 

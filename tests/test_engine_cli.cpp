@@ -12,11 +12,7 @@ namespace kvsim::test {
 namespace {
 
 std::string make_dump(const ScratchDir& dir, const std::string& extra = "") {
-  const std::string path = dir.file("d.h5");
-  const auto r = run_kvsim("synth --out " + path + " --layers 2 --heads 4 --kv-heads 2 --head-dim 16 "
-                           "--tokens 160 --context-len 128 " + extra);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
+  return synth_small_dump(dir, "--context-len 128 " + extra);
 }
 
 TEST(EngineCli, UnknownPolicyListsValidNames) {

@@ -15,11 +15,7 @@ namespace {
 
 // C = 128 context tokens of T = 160.
 std::string make_dump(const ScratchDir& dir, const std::string& extra = "--context-len 128") {
-  const std::string path = dir.file("d.h5");
-  const auto r = run_kvsim("synth --out " + path + " --layers 2 --heads 4 --kv-heads 2 --head-dim 16 "
-                           "--tokens 160 " + extra);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return path;
+  return synth_small_dump(dir, extra);
 }
 
 void expect_usage_error(const CommandResult& r, std::initializer_list<std::string> words) {
