@@ -348,8 +348,11 @@ void DumpReader::Impl::validate_layers() {
       {"q", {H, T, d}}, {"k", {G, T, d}}, {"v", {G, T, d}}};
   const std::map<std::string, std::vector<std::size_t>> optional = {
       {"o_proj", {D, H * d}}, {"q_pre_rope", {H, T, d}}, {"hidden_norm", {T}}};
-  layers.resize(static_cast<std::size_t>(attrs.n_layers));
+  // Grown one validated layer at a time: n_layers comes from the file, and a
+  // corrupt value (2^31 - 1) must end at the first missing layer, not size a table.
+  layers.clear();
   for (int l = 0; l < attrs.n_layers; ++l) {
+    layers.emplace_back();
     auto check = [&](const std::string& name, const std::vector<std::size_t>& expected, bool must) {
       const std::string ds = layer_path(l, name);
       DatasetInfo info = dataset_info(f, ds, path);

@@ -378,6 +378,23 @@ TEST(KvDumpInvalid, DatasetNeverWritten) {
 namespace kvsim {
 namespace {
 
+TEST(KvDumpInvalid, HugeLayerCountEndsAtTheFirstMissingLayer) {
+  // fuzz_kvdump: n_layers = 2^31 - 1 sized the per-layer table up front (a
+  // 100 GB allocation, "out of memory" without the file's name).
+  const std::string python = python_or_skip_reason();
+  if (python.empty()) GTEST_SKIP() << "python3 with h5py not installed (apt-get install python3-h5py)";
+  test::ScratchDir dir;
+  const std::string path = dir.file("layers.h5");
+  ASSERT_EQ(test::run_kvsim("synth --out " + path + " --layers 2 --heads 4 --kv-heads 2 --head-dim 16 --tokens 64")
+                .exit_code, 0);
+  const auto edited = test::run_shell(python + " -c \"import h5py, numpy; f = h5py.File('" + path +
+                                      "', 'r+'); f.attrs['n_layers'] = numpy.int64(2147483647); f.close()\"");
+  ASSERT_EQ(edited.exit_code, 0) << edited.err;
+  const auto r = test::run_kvsim("inspect " + path);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(path + ": missing dataset /layers/2/"), std::string::npos) << r.err;
+}
+
 TEST(KvDumpInvalid, FuzzerFindingsEndInOneClearError) {
   // Files on which tests/fuzz/fuzz_kvdump made libhdf5 crash, hang or
   // over-allocate: each must end with exit 1 and a line naming the file.
