@@ -313,11 +313,8 @@ class Notebook {
     progress.reset();
     // A caveat of the engine (e.g. snapkv at a budget within its window is
     // "most recent N") must reach every place the notebook's numbers go.
-    for (const Warning& w : result.warnings.all()) {
-      const std::size_t before = warnings_.all().size();
-      warnings_.add(w);
-      if (warnings_.all().size() > before) log("warning: " + one_line(w.message));
-    }
+    for (const Warning& w : result.warnings.all())
+      if (warnings_.add(w)) log("warning: " + one_line(w.message));
     return result;
   }
 

@@ -3,14 +3,17 @@
 #include <cmath>
 #include <cstring>
 
+#include "io/finite_values.hpp"
+
 namespace kvsim {
 namespace {
 
 // First non-finite value of a [rows, cols] block (row stride `stride`), or -1.
-long first_nonfinite(const float* p, std::size_t rows, std::size_t cols, std::size_t stride) {
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c)
-      if (!std::isfinite(p[r * stride + c])) return static_cast<long>(r * cols + c);
+long first_nonfinite_in_block(const float* p, std::size_t rows, std::size_t cols, std::size_t stride) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t c = first_nonfinite(p + r * stride, cols);
+    if (c < cols) return static_cast<long>(r * cols + c);
+  }
   return -1;
 }
 
@@ -25,7 +28,7 @@ std::vector<std::string> find_nonfinite(const LayerTensors& x, const LayerGeom& 
   for (int kv = 0; kv < g.G; ++kv) {
     auto tensor_hit = [&](const Tensor3& t, const char* name, int head, const char* head_word) {
       const float* p = t.data() + std::size_t(head) * T * d;
-      const long at = first_nonfinite(p, T, d, d);
+      const long at = first_nonfinite_in_block(p, T, d, d);
       if (at < 0) return false;
       out[kv] = kind(p[at]) + " in " + base + name + " at " + head_word + " " + std::to_string(head) +
                 ", token " + std::to_string(at / long(d)) + ", dim " + std::to_string(at % long(d));
@@ -38,7 +41,7 @@ std::vector<std::string> find_nonfinite(const LayerTensors& x, const LayerGeom& 
     // o_proj [D, H*d]: the columns of this group's heads, h*d .. (h+r)*d.
     const std::size_t cols = std::size_t(g.r) * d, stride = std::size_t(g.H) * d;
     const float* p = x.o_proj->data() + std::size_t(kv) * cols;
-    const long at = first_nonfinite(p, g.D, cols, stride);
+    const long at = first_nonfinite_in_block(p, g.D, cols, stride);
     if (at >= 0) {
       const long row = at / long(cols), col = long(std::size_t(kv) * cols) + at % long(cols);
       out[kv] = kind(p[std::size_t(row) * stride + std::size_t(at % long(cols))]) + " in " + base +

@@ -98,12 +98,6 @@ void layer_rows(int item, int layer, const LayerMetrics& m, const std::vector<do
     for (int s = 0; s < 4; ++s) out.push_back({item, layer, -1, kFirstSummary + 4 * k + s, vals[s]});
   }
 }
-// A non-finite metric value must never reach results.csv unnoticed: an
-// InputError naming where it is, or with --allow-nonfinite a warning.
-void check_finite_rows(const std::vector<MetricRow>& rows, const SweepItem& item, bool allow_nonfinite,
-                       WarningLog* warnings);
-
-std::string budget_label(int tokens) { return std::to_string(tokens); }
 }  // namespace
 
 std::string metric_name(int metric) {
@@ -114,13 +108,15 @@ std::string metric_name(int metric) {
 }
 
 namespace {
+// A non-finite metric value must never reach results.csv unnoticed: an
+// InputError naming where it is, or with --allow-nonfinite a warning.
 void check_finite_rows(const std::vector<MetricRow>& rows, const SweepItem& item, bool allow_nonfinite,
                        WarningLog* warnings) {
   for (const auto& r : rows) {
     if (std::isfinite(r.value)) continue;
     const std::string what = "layer " + std::to_string(r.layer) + ", head " + std::to_string(r.head) + ": " +
                              metric_name(r.metric) + " of " + item.policy_label + " at budget " +
-                             budget_label(item.budget_tokens) + " is " + (std::isnan(r.value) ? "nan" : "inf");
+                             std::to_string(item.budget_tokens) + " is " + (std::isnan(r.value) ? "nan" : "inf");
     if (!allow_nonfinite)
       throw InputError(what + "; the layer's values are beyond what kvsim computes with (check the dump "
                               "with kvsim inspect --stats); --allow-nonfinite keeps such values");
@@ -240,7 +236,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
       it.block = protos[p]->pooling() == Pooling::model ? 0 : spec.options.block;
       if (it.budget_tokens < C)
         for (const auto& c : protos[p]->caveats(it.budget_tokens, geom))
-          res.warnings.add({c.code, it.policy_label + " at budget " + budget_label(it.budget_tokens) + ": " + c.message,
+          res.warnings.add({c.code, it.policy_label + " at budget " + std::to_string(it.budget_tokens) + ": " + c.message,
                             "", it.policy_label, it.budget_tokens, -1});
       res.items.push_back(it);
       inst.push_back(make_policy(spec.policies[p]));
@@ -376,7 +372,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
           ran[i] = 1;
         } catch (const InputError& e) {
           failed[i] = std::make_exception_ptr(InputError(res.items[i].policy_label + " at budget " +
-                                                         budget_label(res.items[i].budget_tokens) + ": " + e.what()));
+                                                         std::to_string(res.items[i].budget_tokens) + ": " + e.what()));
         } catch (...) {
           failed[i] = std::current_exception();
         }

@@ -4,10 +4,11 @@
 
 namespace kvsim {
 
-void WarningLog::add(Warning w) {
+bool WarningLog::add(Warning w) {
   for (const auto& have : list_)
-    if (have.code == w.code && have.message == w.message) return;
+    if (have.code == w.code && have.message == w.message) return false;
   list_.push_back(std::move(w));
+  return true;
 }
 
 void WarningLog::add_all(const WarningLog& other) {

@@ -26,7 +26,7 @@ struct Warning {
 // message) does nothing. Not thread-safe: add from serial code.
 class WarningLog {
  public:
-  void add(Warning w);
+  bool add(Warning w);  // false: it was already there
   void add_all(const WarningLog& other);
   const std::vector<Warning>& all() const { return list_; }
   bool empty() const { return list_.empty(); }

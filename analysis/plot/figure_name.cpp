@@ -14,10 +14,8 @@ void check_figure_name(const std::string& name, const std::string& option) {
   else if (visible_text(name) != name || name.find('\n') != std::string::npos)
     problem = "it contains a control character or invalid UTF-8";
   if (!problem) return;
-  std::string shown = visible_text(name);
-  for (std::size_t at = shown.find('\n'); at != std::string::npos; at = shown.find('\n', at))
-    shown.replace(at, 1, "\xEF\xBF\xBD");
-  throw UsageError(option + " '" + shown + "': must be a plain file name inside the output directory (" +
+  // the CLI shows control characters escaped (one_line), so the name goes in as it is
+  throw UsageError(option + " '" + name + "': must be a plain file name inside the output directory (" +
                    problem + ")");
 }
 

@@ -14,6 +14,7 @@
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
+#include "sim/geometry.hpp"
 #include "sim/interrupt.hpp"
 #include "sim/journal.hpp"
 #include "sim/output_lock.hpp"
@@ -103,10 +104,9 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   DumpLayerSource source(reader);
   {
     // one layer's tensors (q, k, v, o_proj) and the future queries' attention (DESIGN §4)
-    const DumpAttrs& da = reader.attrs();
-    const double T = da.n_tokens, W = da.context_len ? T - *da.context_len : c.opt.window;
-    const double floats = double(da.n_heads) * T * da.head_dim + 2.0 * da.n_kv_heads * T * da.head_dim +
-                          double(da.hidden_size) * da.n_heads * da.head_dim + double(da.n_heads) * W * T;
+    const LayerGeom g = LayerGeom::from(reader.attrs(), resolve_context_len(reader.attrs(), c.opt.window));
+    const double floats = double(g.H) * g.T * g.d + 2.0 * g.G * g.T * g.d + double(g.D) * g.H * g.d +
+                          double(g.H) * g.W() * g.T;
     set_memory_context(c.dump + ": replaying one layer needs " + approximate_bytes(4 * floats));
   }
   WarningLog warnings;
