@@ -1,5 +1,5 @@
 #include "analysis/analyze_dump.hpp"
-#include "sim/version.hpp"
+#include "sim/run/version.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -13,7 +13,7 @@
 #include "analysis/tidy_csv.hpp"
 #include "io/output_dir.hpp"
 #include "io/errors.hpp"
-#include "sim/geometry.hpp"
+#include "io/layer_geometry.hpp"
 
 namespace kvsim::analysis {
 

@@ -11,7 +11,7 @@
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "policies/policy.hpp"
-#include "sim/sweep.hpp"
+#include "sim/engine/sweep.hpp"
 
 namespace kvsim::analysis {
 

@@ -6,8 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "sim/geometry.hpp"
-#include "sim/warnings.hpp"
+#include "io/layer_geometry.hpp"
+#include "sim/engine/replay_options.hpp"
+#include "sim/run/warnings.hpp"
 
 namespace kvsim {
 class DumpReader;
@@ -22,7 +23,7 @@ struct KeptSets {
   std::string policy;  // labels only: written to the policy/budget columns
   std::string budget;
   KeptSetProvider positions;
-  WarningLog warnings;  // caveats of the replay that produced the sets (sim/warnings.hpp)
+  WarningLog warnings;  // caveats of the replay that produced the sets (sim/run/warnings.hpp)
 };
 
 // Reads a CSV with columns layer,kv_head,position (one row per kept context

@@ -6,11 +6,12 @@
 #include <cstring>
 #include <memory>
 
-#include "sim/bench_engine.hpp"
-#include "sim/future_attention.hpp"
-#include "sim/kernels.hpp"
-#include "sim/metrics.hpp"
-#include "sim/replay.hpp"
+#include "sim/engine/bench_engine.hpp"
+#include "policies/kernels/future_attention.hpp"
+#include "policies/kernels/blas.hpp"
+#include "policies/kernels/parallel_for.hpp"
+#include "sim/engine/metrics.hpp"
+#include "sim/engine/replay.hpp"
 
 namespace {
 using namespace kvsim;

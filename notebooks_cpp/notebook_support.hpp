@@ -34,13 +34,14 @@
 #include <vector>
 
 #include "analysis/plot/gnuplot_figure.hpp"
-#include "sim/version.hpp"
+#include "sim/run/version.hpp"
 #include "io/atomic_file.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
-#include "sim/geometry.hpp"
-#include "sim/progress.hpp"
-#include "sim/sweep.hpp"
+#include "io/layer_geometry.hpp"
+#include "sim/run/progress.hpp"
+#include "sim/engine/results_table.hpp"
+#include "sim/engine/sweep.hpp"
 
 #ifndef KVSIM_SOURCE_DIR
 #error "notebooks need KVSIM_SOURCE_DIR (set by CMakeLists.txt) to find the bundled dump"

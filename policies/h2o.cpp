@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "policies/policy.hpp"
-#include "sim/kernels.hpp"
+#include "policies/kernels/gqa.hpp"
+#include "policies/kernels/group_attention.hpp"
+#include "policies/kernels/parallel_for.hpp"
 
 namespace kvsim {
 namespace {

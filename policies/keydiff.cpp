@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "policies/policy.hpp"
-#include "sim/kernels.hpp"
+#include "policies/kernels/parallel_for.hpp"
 
 namespace kvsim {
 namespace {

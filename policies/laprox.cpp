@@ -13,7 +13,9 @@
 
 #include "io/errors.hpp"
 #include "policies/policy.hpp"
-#include "sim/kernels.hpp"
+#include "policies/kernels/blas.hpp"
+#include "policies/kernels/group_attention.hpp"
+#include "policies/kernels/parallel_for.hpp"
 
 namespace kvsim {
 namespace {

@@ -2,7 +2,7 @@
 // the KV group's query heads. Top-N of it maximises the group-mean attention-mass
 // recall (M1) at a per-head budget. The only policy that reads future queries.
 #include "policies/policy.hpp"
-#include "sim/future_attention.hpp"
+#include "policies/kernels/future_attention.hpp"
 #include "io/errors.hpp"
 
 namespace kvsim {

@@ -1,6 +1,6 @@
 #pragma once
 // The policy interface: a policy scores candidate tokens (higher = keep); the
-// shared machinery in sim/ does block processing, protections, selection,
+// replay engine (sim/engine/) does block processing, protections, selection,
 // GQA reduction and metrics. Adding a policy = one .cpp file here exposing
 // `PolicyInfo <name>_policy_info()` + one line in policies/registry.cpp.
 #include <functional>
@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "sim/geometry.hpp"
+#include "io/layer_geometry.hpp"
+#include "policies/kernels/gqa.hpp"
+#include "policies/kernels/selection.hpp"
 
 namespace kvsim {
 
@@ -47,8 +49,6 @@ struct StepContext {
   GqaReduce gqa;
   std::uint64_t seed;
 };
-
-using Scores = std::vector<std::vector<double>>;  // [G][index into cand[g]]
 
 class Policy {
  public:

@@ -1,7 +1,7 @@
 // random: uniform score per (layer, KV head, token) from a counter-based hash of
 // --seed, so results do not depend on thread count or processing order.
 #include "policies/policy.hpp"
-#include "sim/kernels.hpp"
+#include "policies/kernels/hash_uniform.hpp"
 
 namespace kvsim {
 namespace {

@@ -8,7 +8,11 @@
 
 #include "io/errors.hpp"
 #include "policies/policy.hpp"
-#include "sim/kernels.hpp"
+#include "policies/kernels/gqa.hpp"
+#include "policies/kernels/group_attention.hpp"
+#include "policies/kernels/parallel_for.hpp"
+#include "policies/kernels/pooling.hpp"
+#include "policies/kernels/selection.hpp"
 
 namespace kvsim {
 namespace {

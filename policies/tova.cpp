@@ -4,7 +4,9 @@
 #include <algorithm>
 
 #include "policies/policy.hpp"
-#include "sim/kernels.hpp"
+#include "policies/kernels/group_attention.hpp"
+#include "policies/kernels/parallel_for.hpp"
+#include "policies/kernels/selection.hpp"
 
 namespace kvsim {
 namespace {

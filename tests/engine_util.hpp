@@ -7,8 +7,8 @@
 
 #include "io/kvdump.hpp"
 #include "policies/policy.hpp"
-#include "sim/geometry.hpp"
-#include "sim/sweep.hpp"
+#include "io/layer_geometry.hpp"
+#include "sim/engine/sweep.hpp"
 
 namespace kvsim::test {
 

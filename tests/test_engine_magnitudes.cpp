@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "io/errors.hpp"
-#include "sim/sweep.hpp"
+#include "sim/engine/sweep.hpp"
 #include "tests/engine_util.hpp"
 
 namespace kvsim {

@@ -51,5 +51,34 @@ TEST(FolderDependencies, AnExceptionIsAllowedOnlyWhileItOccurs) {
   EXPECT_NE(r.out.find("exception io/reader.cpp -> sim/engine.hpp no longer occurs"), std::string::npos) << r.out;
 }
 
+// A subfolder with its own DEPS follows it, not its parent's: the kernels
+// below policies/ may not include a policy, and a room of sim/ may include
+// only the rooms its DEPS names (a subfolder path, not just a top folder).
+TEST(FolderDependencies, ASubfolderFollowsItsOwnDepsFile) {
+  ScratchDir dir;
+  write(dir.path() / "io/DEPS", "\n");
+  write(dir.path() / "io/reader.hpp", "\n");
+  write(dir.path() / "policies/DEPS", "allow io\n");
+  write(dir.path() / "policies/policy.hpp", "#include \"policies/kernels/blas.hpp\"\n");
+  write(dir.path() / "policies/kernels/DEPS", "allow io\n");
+  write(dir.path() / "policies/kernels/blas.hpp", "#include \"io/reader.hpp\"\n");
+  write(dir.path() / "sim/run/DEPS", "allow io\n");
+  write(dir.path() / "sim/run/journal.hpp", "#include \"io/reader.hpp\"\n");
+  write(dir.path() / "sim/engine/DEPS", "allow io\nallow policies/kernels\nallow sim/run\n");
+  write(dir.path() / "sim/engine/sweep.cpp",
+        "#include \"sim/run/journal.hpp\"\n#include \"policies/kernels/blas.hpp\"\n");
+  EXPECT_EQ(run_shell("bash " + kChecker + " " + dir.path().string()).exit_code, 0);
+
+  write(dir.path() / "policies/kernels/selection.hpp", "#include \"policies/policy.hpp\"\n");
+  write(dir.path() / "sim/run/journal.cpp", "#include \"sim/engine/sweep.hpp\"\n");
+  write(dir.path() / "sim/engine/replay.cpp", "#include \"policies/policy.hpp\"\n");
+  const auto r = run_shell("bash " + kChecker + " " + dir.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  for (const char* line : {"policies/kernels/selection.hpp includes \"policies/policy.hpp\": policies/kernels/ may not",
+                           "sim/run/journal.cpp includes \"sim/engine/sweep.hpp\": sim/run/ may not depend on sim/engine/",
+                           "sim/engine/replay.cpp includes \"policies/policy.hpp\": sim/engine/ may not depend on policies/"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+}
+
 }  // namespace
 }  // namespace kvsim::test

@@ -4,9 +4,9 @@
 // among flushed zeros.
 #include <gtest/gtest.h>
 
-#include "sim/future_attention.hpp"
-#include "sim/metrics.hpp"
-#include "sim/sweep.hpp"
+#include "policies/kernels/future_attention.hpp"
+#include "sim/engine/metrics.hpp"
+#include "sim/engine/sweep.hpp"
 #include "tests/engine_util.hpp"
 
 namespace kvsim {

@@ -7,10 +7,10 @@
 #include <cmath>
 
 #include "io/errors.hpp"
-#include "sim/future_attention.hpp"
-#include "sim/kernels.hpp"
-#include "sim/metrics.hpp"
-#include "sim/replay.hpp"
+#include "policies/kernels/future_attention.hpp"
+#include "policies/kernels/selection.hpp"
+#include "sim/engine/metrics.hpp"
+#include "sim/engine/replay.hpp"
 #include "tests/engine_util.hpp"
 
 namespace kvsim {

@@ -10,8 +10,8 @@
 #include <map>
 #include <numeric>
 
-#include "sim/kernels.hpp"
-#include "sim/sweep.hpp"
+#include "policies/kernels/hash_uniform.hpp"
+#include "sim/engine/sweep.hpp"
 #include "tests/engine_util.hpp"
 
 namespace kvsim {

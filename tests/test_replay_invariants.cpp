@@ -7,12 +7,12 @@
 #include <map>
 #include <numeric>
 
-#include "sim/future_attention.hpp"
-#include "sim/kernels.hpp"
-#include "sim/metrics.hpp"
-#include "sim/replay.hpp"
-#include "sim/sweep.hpp"
-#include "sim/synth.hpp"
+#include "policies/kernels/future_attention.hpp"
+#include "sim/engine/metrics.hpp"
+#include "sim/engine/replay.hpp"
+#include "sim/engine/results_table.hpp"
+#include "sim/engine/sweep.hpp"
+#include "sim/model/synth.hpp"
 #include "tests/engine_util.hpp"
 
 namespace kvsim {

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "io/kvdump.hpp"
-#include "sim/synth.hpp"
+#include "sim/model/synth.hpp"
 #include "tests/support.hpp"
 
 namespace kvsim {

@@ -3,7 +3,7 @@
 // its metrics and special policies, and what each metric is: the one table the
 // figures take their wording, axis range and legend from. The plots refer to
 // metrics only through these, so a rename on the engine side is a one-line
-// change here. (Current names: sim/sweep.cpp metric_name(); per-head metrics
+// change here. (Current names: sim/engine/sweep.cpp metric_name(); per-head metrics
 // also appear summarised per layer at head -1 as <name>_mean/_p50/_p95/_min.)
 #include <string>
 

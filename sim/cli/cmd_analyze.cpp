@@ -7,7 +7,7 @@
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/geometry.hpp"
+#include "io/layer_geometry.hpp"
 
 namespace kvsim::cli {
 

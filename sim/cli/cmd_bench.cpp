@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "io/errors.hpp"
-#include "sim/bench_engine.hpp"
+#include "sim/engine/bench_engine.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/sweep.hpp"
+#include "sim/engine/sweep.hpp"
 
 namespace kvsim::cli {
 

@@ -13,7 +13,7 @@
 #include "io/regular_file.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/interrupt.hpp"
+#include "sim/run/interrupt.hpp"
 #include "sim/model/capture.hpp"
 
 namespace kvsim::cli {

@@ -5,7 +5,7 @@
 
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/progress.hpp"
+#include "sim/run/progress.hpp"
 
 namespace kvsim::cli {
 namespace {

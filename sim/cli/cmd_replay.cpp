@@ -10,17 +10,18 @@
 #include <sstream>
 
 #include "io/atomic_file.hpp"
-#include "sim/version.hpp"
+#include "sim/run/version.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/geometry.hpp"
-#include "sim/interrupt.hpp"
-#include "sim/journal.hpp"
-#include "sim/output_lock.hpp"
-#include "sim/progress.hpp"
-#include "sim/sweep.hpp"
-#include "sim/warnings.hpp"
+#include "io/layer_geometry.hpp"
+#include "sim/run/interrupt.hpp"
+#include "sim/run/journal.hpp"
+#include "sim/run/output_lock.hpp"
+#include "sim/run/progress.hpp"
+#include "sim/engine/results_table.hpp"
+#include "sim/engine/sweep.hpp"
+#include "sim/run/warnings.hpp"
 
 namespace kvsim::cli {
 namespace {

@@ -3,10 +3,10 @@
 
 #include "io/errors.hpp"
 #include "io/output_file_check.hpp"
-#include "sim/interrupt.hpp"
+#include "sim/run/interrupt.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/progress.hpp"
-#include "sim/synth.hpp"
+#include "sim/run/progress.hpp"
+#include "sim/model/synth.hpp"
 
 namespace kvsim::cli {
 

@@ -14,12 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include "io/crash_guard.hpp"
-#include "sim/version.hpp"
+#include "sim/run/version.hpp"
 #include "io/errors.hpp"
 #include "io/json_error.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/options.hpp"
-#include "sim/interrupt.hpp"
+#include "sim/run/interrupt.hpp"
 
 namespace {
 

@@ -1,0 +1,37 @@
+#pragma once
+// Engine benchmark on one synthetic layer (used by `kvsim bench` and bench/).
+#include <string>
+#include <vector>
+
+#include "sim/model/synth.hpp"
+
+namespace kvsim {
+
+struct BenchConfig {
+  int heads = 32, kv_heads = 8, head_dim = 128, context = 8192, future = 128;
+  int budget = 2048, block = 128;
+  int reps = 1;
+  std::vector<std::string> policies;  // empty = all
+  SynthConfig synth() const;
+};
+
+struct BenchPolicyTiming {
+  std::string policy;
+  double select_seconds = 0;   // block replay (scoring + selection) for one layer
+  double metric_seconds = 0;   // M1..M5 for one layer
+};
+
+struct BenchReport {
+  double synth_seconds = 0;
+  double attention_seconds = 0, attention_gflops = 0;  // future-query attention kernel
+  double sgemm_seconds = 0, sgemm_gflops = 0;          // the same GEMMs, plain cblas_sgemm, no softmax
+  double square_sgemm_gflops = 0;                      // 2048^3 cblas_sgemm, BLAS threads
+  std::vector<BenchPolicyTiming> policies;
+  long peak_rss_kb = 0;
+  int threads = 1;
+};
+
+BenchReport run_bench(const BenchConfig& cfg);
+long peak_rss_kb();  // getrusage(RUSAGE_SELF).ru_maxrss
+
+}  // namespace kvsim

@@ -1,0 +1,14 @@
+#pragma once
+// A finished sweep as text: results.csv and the summary table on stdout.
+#include <string>
+
+#include "sim/engine/sweep.hpp"
+
+namespace kvsim {
+
+// Outputs (DESIGN §6). results.csv: dump,policy,budget,budget_ratio,block,layer,head,metric,value
+std::string results_csv(const SweepResult& result, const std::string& dump_name);
+// policy x budget -> mean attn_recall, mean head_out_err, mean layer_out_err.
+std::string summary_table(const SweepResult& result);
+
+}  // namespace kvsim
