@@ -194,13 +194,7 @@ std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptio
   if (C < 2)
     throw InputError(dump.path() + ": the context holds " + std::to_string(C) +
                      " token(s); PCA and correlations need at least 2");
-  std::vector<int> layers = options.layers;
-  if (layers.empty())
-    for (int l = 0; l < attrs.n_layers; ++l) layers.push_back(l);
-  for (int l : layers)
-    if (l < 0 || l >= attrs.n_layers)
-      throw UsageError("--layers: layer " + std::to_string(l) + " not in [0, " +
-                       std::to_string(attrs.n_layers) + ")");
+  const std::vector<int> layers = select_layers(options.layers, attrs.n_layers);
   create_output_directory(options.out_dir, "--out");
 
   const std::string label = dump_label(dump.path());

@@ -1,6 +1,8 @@
 #include "io/layer_geometry.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <sstream>
 
 #include "io/errors.hpp"
@@ -35,6 +37,24 @@ std::vector<int> parse_layer_list(const std::string& text) {
     }
   }
   return out;
+}
+
+std::vector<int> select_layers(const std::vector<int>& requested, int n_layers) {
+  std::vector<int> layers = requested;
+  if (layers.empty()) {
+    layers.resize(std::max(0, n_layers));
+    std::iota(layers.begin(), layers.end(), 0);
+  }
+  for (int l : layers)
+    if (l < 0 || l >= n_layers)
+      throw UsageError("--layers: layer " + std::to_string(l) + " out of range [0, " + std::to_string(n_layers) +
+                       ")");
+  std::vector<int> sorted = layers;
+  std::sort(sorted.begin(), sorted.end());
+  const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+  if (twice != sorted.end())
+    throw UsageError("--layers: layer " + std::to_string(*twice) + " is listed twice");
+  return layers;
 }
 
 int resolve_context_len(const DumpAttrs& a, int window) {

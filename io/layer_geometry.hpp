@@ -24,8 +24,13 @@ struct LayerGeom {
 };
 
 // "0,3,5" -> {0, 3, 5}; UsageError naming --layers for a non-integer item.
-// Range checks against the dump are the caller's.
+// Range checks against the dump: select_layers().
 std::vector<int> parse_layer_list(const std::string& text);
+
+// The layers a command works on: `requested` as given to --layers (empty = all
+// n_layers, in order). UsageError naming --layers for a layer outside
+// [0, n_layers) or listed twice (it would repeat its rows).
+std::vector<int> select_layers(const std::vector<int>& requested, int n_layers);
 
 // C from the dump's context_len, else T - window. Throws InputError/UsageError
 // unless 1 <= C < T.

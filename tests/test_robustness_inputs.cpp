@@ -203,6 +203,17 @@ TEST(RobustInputs, UnknownPolicyOrParameterIsAUsageError) {
                {"--layers", "layer 5 out of range"});
 }
 
+// One layer-selection check for every command: analyze used to accept a
+// repeated layer and write its rows twice.
+TEST(RobustInputs, AnalyzeChecksItsLayersLikeTheSweep) {
+  ScratchDir dir;
+  const std::string dump = write_dump(dir, "d.h5");
+  const std::string base = "analyze --dump " + dump + " --correlation --out " + dir.file("a") + " ";
+  expect_words(run_kvsim(base + "--layers 0,0"), 2, {"--layers", "listed twice"});
+  expect_words(run_kvsim(base + "--layers 5"), 2, {"--layers", "layer 5 out of range"});
+  EXPECT_EQ(run_kvsim(base + "--layers 0").exit_code, 0);
+}
+
 TEST(RobustInputs, ParametersOutOfRangeNameTheParameter) {
   ScratchDir dir;
   const std::string dump = write_dump(dir, "d.h5");

@@ -145,22 +145,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
   if (spec.options.recent < 0) throw UsageError("--recent must be >= 0");
   if (spec.policies.empty() || spec.budgets.empty()) throw UsageError("no policy or no budget");
 
-  res.layers = spec.layers;
-  if (res.layers.empty()) {
-    res.layers.resize(attrs.n_layers);
-    std::iota(res.layers.begin(), res.layers.end(), 0);
-  }
-  for (int l : res.layers)
-    if (l < 0 || l >= attrs.n_layers)
-      throw UsageError("--layers: layer " + std::to_string(l) + " out of range [0, " +
-                       std::to_string(attrs.n_layers) + ")");
-  {
-    std::vector<int> sorted = res.layers;
-    std::sort(sorted.begin(), sorted.end());
-    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
-      throw UsageError("--layers: layer " + std::to_string(*std::adjacent_find(sorted.begin(), sorted.end())) +
-                       " is listed twice");
-  }
+  res.layers = select_layers(spec.layers, attrs.n_layers);
   const int nL = static_cast<int>(res.layers.size());
 
   // Policies: validate against the geometry and the dump before any work.
