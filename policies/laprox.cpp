@@ -35,14 +35,14 @@ class LaproxPolicy : public Policy {
                        std::to_string(geom.C));
   }
   void prepare_layer(const LayerTensors& x, const LayerGeom& geom, LayerShared& shared) const override {
-    if (shared.get<LaproxGram>("laprox.gram")) return;
+    if (shared.get<LaproxGram>()) return;
     if (!x.o_proj)
       throw InputError("laprox needs the output projection o_proj, which this dump lacks "
                        "(/layers/<l>/o_proj); use another policy or a dump captured with o_proj");
     const int G = geom.G, r = geom.r, d = geom.d, C = geom.C, T = geom.T, D = geom.D;
     const int Hd = geom.H * d, rd = r * d;
-    auto gram = std::make_shared<LaproxGram>();
-    gram->q.assign(G, std::vector<float>(std::size_t(r) * r * C, 0.f));
+    LaproxGram& gram = shared.emplace(LaproxGram{});
+    gram.q.assign(G, std::vector<float>(std::size_t(r) * r * C, 0.f));
     const float* Wo = x.o_proj->data();
     parallel_for(G, [&](int g) {
       // M = W_g^T W_g  (rd x rd), W_g = columns [g*r*d, (g+1)*r*d) of o_proj [D, H*d]
@@ -55,7 +55,7 @@ class LaproxPolicy : public Policy {
           // X = V[0:C] * M_ab ; q_ab[j] = <X_j, v_j>
           sgemm_nn(C, d, d, V, d, M.data() + std::size_t(a) * d * rd + std::size_t(b) * d, rd,
                    X.data(), d);
-          float* q = gram->q[g].data() + std::size_t(a * r + b) * C;
+          float* q = gram.q[g].data() + std::size_t(a * r + b) * C;
           for (int j = 0; j < C; ++j) {
             double s = 0;
             for (int c = 0; c < d; ++c) s += double(X[std::size_t(j) * d + c]) * V[std::size_t(j) * d + c];
@@ -63,10 +63,9 @@ class LaproxPolicy : public Policy {
           }
         }
     });
-    shared.cache["laprox.gram"] = gram;
   }
   void score(const StepContext& ctx, Scores& out) override {
-    const auto* gram = ctx.shared.get<LaproxGram>("laprox.gram");
+    const auto* gram = ctx.shared.get<LaproxGram>();
     if (!gram) throw InputError("laprox: layer not prepared (missing o_proj?)");
     const int e = ctx.block_end, qb = std::max(0, e - window_), nq = e - qb;
     const int r = ctx.geom.r, d = ctx.geom.d, C = ctx.geom.C, T = ctx.geom.T;

@@ -3,10 +3,13 @@
 // replay engine (sim/engine/) does block processing, protections, selection,
 // GQA reduction and metrics. Adding a policy = one .cpp file here exposing
 // `PolicyInfo <name>_policy_info()` + one line in policies/registry.cpp.
+#include <any>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <typeindex>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -21,19 +24,37 @@ struct FutureAttention;
 // How the top-N selection pools candidates.
 enum class Pooling {
   per_head,   // top N per KV head
-  per_layer,  // top G*N over the layer's KV heads, each keeps >= floor(0.2 N)
-  model       // one-shot top L*G*N over all layers (scores / layer_normalizer())
+  per_layer,  // top G*N over the layer's KV heads, each keeps >= pooled_floor_per_head(N)
+  model       // one-shot top L*G*N over all layers (scores / layer_normalizer()), same floor
 };
 
+// Pooled selection (per_layer, model) first gives every KV head floor(0.2 N)
+// of its own best tokens (LaProx's safeguard against starving a head), then
+// pools the rest of the budget.
+inline int pooled_floor_per_head(int budget) { return budget / 5; }
+
 // Per-layer data computed once and shared by every policy instance and budget.
-struct LayerShared {
+// Entries are keyed by their type, so what a policy reads back is exactly what
+// it stored: there is no name to mistype and no cast to get wrong.
+class LayerShared {
+ public:
   const FutureAttention* future = nullptr;  // full future-query attention: only `oracle` reads it
-  std::map<std::string, std::shared_ptr<void>> cache;  // filled serially in prepare_layer()
+
   template <class T>
-  T* get(const std::string& key) const {
-    auto it = cache.find(key);
-    return it == cache.end() ? nullptr : static_cast<T*>(it->second.get());
+  const T* get() const {
+    const auto it = entries_.find(std::type_index(typeid(T)));
+    return it == entries_.end() ? nullptr : std::any_cast<T>(&it->second);
   }
+  // Stores a T (filled serially in prepare_layer()); replaces an earlier one.
+  template <class T>
+  T& emplace(T value) {
+    std::any& slot = entries_[std::type_index(typeid(T))];
+    slot = std::move(value);
+    return *std::any_cast<T>(&slot);
+  }
+
+ private:
+  std::map<std::type_index, std::any> entries_;
 };
 
 // What a policy sees at one step of block prompt processing.
@@ -59,7 +80,7 @@ class Policy {
   virtual bool observes_fill() const { return false; }   // scored on the initial fill [0, N) (h2o)
   // Context-dependent parameter checks (e.g. window > context): UsageError naming the parameter.
   virtual void check(const LayerGeom& geom) const {}
-  // Called serially once per layer before any scoring; may fill `shared.cache`
+  // Called serially once per layer before any scoring; may store in `shared`
   // (policy-independent precomputations, shared by every instance and budget).
   virtual void prepare_layer(const LayerTensors& x, const LayerGeom& geom, LayerShared& shared) const {}
   virtual void begin_layer(const StepContext& first_step) {}

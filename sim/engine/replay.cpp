@@ -24,7 +24,7 @@ KeptSet select(const Policy& policy, const KeptSet& cand, const Scores& scores, 
     for (std::size_t g = 0; g < cand.size(); ++g) out[g] = select_top(cand[g], scores[g], budget);
     return out;
   }
-  return select_pooled(cand, scores, static_cast<long>(geom.G) * budget, budget / 5);
+  return select_pooled(cand, scores, static_cast<long>(geom.G) * budget, pooled_floor_per_head(budget));
 }
 
 // A nan score would silently rank last and an inf one first: neither is the

@@ -285,7 +285,7 @@ SweepResult run_sweep(const LayerSource& source, const SweepSpec& spec) {
         for (int i = 0; i < nI; ++i) {
           if (res.items[i].policy != model_policies[k]) continue;
           const int N = res.items[i].budget_tokens;
-          KeptSet sel = N >= C ? cand : select_pooled(cand, all, total_G * N, N / 5);
+          KeptSet sel = N >= C ? cand : select_pooled(cand, all, total_G * N, pooled_floor_per_head(N));
           auto& per_layer = model_kept[i];
           per_layer.resize(nL);
           long offset = 0;
