@@ -1,0 +1,16 @@
+#pragma once
+// A layer as the engine sees it: read, shape-checked, and with non-finite or
+// overflowing (layer, KV head) units either rejected (InputError naming layer,
+// head and token) or, with allow_nonfinite, dropped and listed in `skipped`;
+// v and o_proj rescaled exactly (sim/engine/magnitudes.hpp).
+#include <vector>
+
+#include "sim/engine/nonfinite.hpp"
+#include "sim/engine/sweep.hpp"
+
+namespace kvsim {
+
+FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int layer, bool allow_nonfinite,
+                         std::vector<SkippedUnit>& skipped);
+
+}  // namespace kvsim
