@@ -11,6 +11,7 @@
 #include "analysis/diversity_correlation.hpp"
 #include "analysis/pca_layer.hpp"
 #include "analysis/tidy_csv.hpp"
+#include "io/dump_label.hpp"
 #include "io/output_dir.hpp"
 #include "io/errors.hpp"
 #include "io/layer_geometry.hpp"
@@ -182,8 +183,6 @@ void write_meta(const DumpReader& dump, const AnalyzeOptions& o, int context_len
 }
 
 }  // namespace
-
-std::string dump_label(const std::string& path) { return fs::path(path).filename().string(); }
 
 std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptions& options,
                                       std::ostream& summary) {

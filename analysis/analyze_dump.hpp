@@ -30,9 +30,6 @@ struct AnalyzeOptions {
   std::string out_dir;
 };
 
-// The `dump` column value: file name without directories, as in results.csv.
-std::string dump_label(const std::string& path);
-
 // Returns the paths written. `summary` gets a few human-readable lines.
 std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptions& options,
                                       std::ostream& summary);

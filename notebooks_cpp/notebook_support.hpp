@@ -36,6 +36,7 @@
 #include "analysis/plot/gnuplot_figure.hpp"
 #include "sim/run/version.hpp"
 #include "io/atomic_file.hpp"
+#include "io/dump_label.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "io/layer_geometry.hpp"
@@ -280,8 +281,8 @@ class Notebook {
   int window() const { return window_; }
   int context_len() const { return context_len_; }
   int future_len() const { return attrs().n_tokens - context_len_; }
-  // The `dump` column of the CSVs: the file name.
-  std::string dump_label() const { return fs::path(dump_path_).filename().string(); }
+  // The `dump` column of the CSVs (io/dump_label.hpp).
+  std::string dump_label() const { return kvsim::dump_label(dump_path_); }
   const std::string& out_dir() const { return out_dir_; }
   std::string out_path(const std::string& file) const { return (fs::path(out_dir_) / file).string(); }
 

@@ -11,6 +11,7 @@
 
 #include "io/atomic_file.hpp"
 #include "sim/run/version.hpp"
+#include "io/dump_label.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
@@ -155,9 +156,8 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
               << " (--allow-nonfinite): " << s.reason << "\n";
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  const std::string dump_name = std::filesystem::path(c.dump).filename().string();
   write_file_atomically((std::filesystem::path(c.out) / "results.csv").string(),
-                        results_csv(res, dump_name));
+                        results_csv(res, dump_label(c.dump)));
 
   nlohmann::json j;
   j["kvsim_version"] = kvsim::kvsim_version();
