@@ -34,13 +34,13 @@
 #include <vector>
 
 #include "analysis/plot/gnuplot_figure.hpp"
-#include "sim/run/version.hpp"
 #include "io/atomic_file.hpp"
 #include "io/dump_label.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "io/layer_geometry.hpp"
 #include "sim/run/progress.hpp"
+#include "sim/run/run_report.hpp"
 #include "sim/engine/results_table.hpp"
 #include "sim/engine/sweep.hpp"
 
@@ -340,12 +340,12 @@ class Notebook {
     const std::string path = out_path("results.csv");
     write_file_atomically(path, results_csv(result, dump_label()));
     // The plots take the model name for their titles from a run.json beside results.csv.
-    nlohmann::json run = {{"kvsim_version", kvsim::kvsim_version()},
-                          {"git_revision", kvsim::kvsim_git_revision()},
-                          {"command", "nb_" + name_},
-                          {"dump", {{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}}},
-                          {"warnings", warnings_.to_json()}};
-    write_file_atomically(out_path("run.json"), run.dump(2) + "\n");
+    RunReport()
+        .provenance()
+        .command("nb_" + name_)
+        .dump({{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}})
+        .warnings(warnings_)
+        .write(out_path("run.json"));
     return path;
   }
 
@@ -361,16 +361,18 @@ class Notebook {
 
   // summary.json: the report's key numbers, machine-readable (tests read it).
   // The dump block is added here so that every notebook records it the same way.
-  void write_summary(nlohmann::json summary) const {
+  void write_summary(const nlohmann::json& summary) const {
     const DumpAttrs& a = attrs();
-    summary["notebook"] = name_;
-    summary["dump"] = {{"path", dump_path_},      {"label", dump_label()},
-                       {"model", a.model},        {"n_layers", a.n_layers},
-                       {"n_heads", a.n_heads},    {"n_kv_heads", a.n_kv_heads},
-                       {"head_dim", a.head_dim},  {"context_len", context_len_},
-                       {"future_len", future_len()}};
-    summary["warnings"] = warnings_.to_json();
-    write_file_atomically(out_path(kSummaryFile), summary.dump(2) + "\n");
+    RunReport()
+        .merge(summary)
+        .set("notebook", name_)
+        .dump({{"path", dump_path_},      {"label", dump_label()},
+               {"model", a.model},        {"n_layers", a.n_layers},
+               {"n_heads", a.n_heads},    {"n_kv_heads", a.n_kv_heads},
+               {"head_dim", a.head_dim},  {"context_len", context_len_},
+               {"future_len", future_len()}})
+        .warnings(warnings_)
+        .write(out_path(kSummaryFile));
   }
 
  private:
