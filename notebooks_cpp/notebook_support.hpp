@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analyze_dump.hpp"
 #include "analysis/plot/gnuplot_figure.hpp"
 #include "io/atomic_file.hpp"
 #include "io/dump_label.hpp"
@@ -347,6 +348,11 @@ class Notebook {
         .warnings(warnings_)
         .write(out_path("run.json"));
     return path;
+  }
+
+  // analyze.json beside the CSVs of an analysis (as `kvsim analyze` writes it).
+  void write_analysis_record(const analysis::AnalyzeOutcome& outcome) const {
+    RunReport().provenance().merge(outcome.record).warnings(warnings_).write(out_path(analysis::kAnalyzeMetaFile));
   }
 
   void write_report(const MarkdownReport& report) const {

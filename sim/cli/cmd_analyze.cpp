@@ -1,5 +1,6 @@
 // kvsim analyze: PCA key diversity and the diversity–attention correlation
 // (DESIGN §5) of a dump; tidy CSVs described in docs/ANALYSIS.md.
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -8,6 +9,8 @@
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
 #include "io/layer_geometry.hpp"
+#include "sim/engine/engine_kept_sets.hpp"
+#include "sim/run/run_report.hpp"
 
 namespace kvsim::cli {
 
@@ -55,19 +58,24 @@ int cmd_analyze(const Args& args) {
 
   const DumpReader reader(dump);
   set_memory_context(dump);
+  WarningLog warnings;
   if (!vm["window"].defaulted() && reader.attrs().context_len)
-    o.warnings.add({"window_ignored",
+    warnings.add({"window_ignored",
                     "--window " + std::to_string(o.window) + " is ignored: the dump has context_len=" +
                         std::to_string(*reader.attrs().context_len) + ", which sets the context",
                     "--window", "", -1, -1});
   if (!kept_file.empty())
-    o.kept = analysis::KeptSets{"file:" + kept_file, "", analysis::kept_sets_from_csv(kept_file, reader.attrs()), {}};
+    o.kept = analysis::KeptSets{"file:" + kept_file, "", analysis::kept_sets_from_csv(kept_file, reader.attrs())};
   if (!policy.empty()) {
-    o.kept = analysis::kept_sets_from_engine(reader, policy, budget, replay, o.layers);
-    o.warnings.add_all(o.kept->warnings);
+    EngineKeptSets replayed = kept_sets_from_engine(reader, policy, budget, replay, o.layers);
+    o.kept = std::move(replayed.sets);
+    warnings.add_all(replayed.warnings);
   }
-  o.warnings.print(std::cerr, "analyze");
-  analysis::analyze_dump(reader, o, std::cout);
+  warnings.print(std::cerr, "analyze");
+  const analysis::AnalyzeOutcome outcome = analysis::analyze_dump(reader, o, std::cout);
+  const std::string record = (std::filesystem::path(o.out_dir) / analysis::kAnalyzeMetaFile).string();
+  RunReport().provenance().merge(outcome.record).warnings(warnings).write(record);
+  std::cout << "  wrote " << record << "\n";
   return 0;
 }
 
