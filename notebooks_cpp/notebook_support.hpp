@@ -40,6 +40,7 @@
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "io/layer_geometry.hpp"
+#include "sim/run/common_options.hpp"
 #include "sim/run/progress.hpp"
 #include "sim/run/run_report.hpp"
 #include "sim/engine/results_table.hpp"
@@ -225,11 +226,10 @@ class Notebook {
     options_.add_options()
         ("dump,d", po::value(&dump_path_)->default_value(bundled_dump_path()), "kvdump file (.h5)")
         ("out,o", po::value(&out_dir_)->default_value("out/notebooks/" + name_),
-         "output directory (figures, CSVs, report.md, summary.json)")
-        ("window", po::value(&window_)->default_value(128),
-         "future-query window W: C = T - W when the dump has no context_len")
-        ("threads", po::value(&threads_)->default_value(0), "OpenMP threads (0 = default)")
-        ("help,h", "show this help");
+         "output directory (figures, CSVs, report.md, summary.json)");
+    add_window_option(options_, window_);
+    add_threads_option(options_, threads_);
+    options_.add_options()("help,h", "show this help");
   }
 
   // Add the notebook's own options before run().
@@ -253,11 +253,14 @@ class Notebook {
       } catch (const po::error& e) {
         throw UsageError(std::string(e.what()) + " (see " + program + " --help)");
       }
-      if (threads_ < 0) throw UsageError("--threads must be >= 0");
-      if (threads_ > 0) omp_set_num_threads(threads_);
-      omp_set_max_active_levels(1);  // BLAS inside the engine's parallel regions stays serial
+      check_window_option(window_);
+      apply_threads_option(threads_);
       dump_ = std::make_unique<DumpReader>(dump_path_);
       context_len_ = resolve_context_len(dump_->attrs(), window_);
+      if (!vm["window"].defaulted()) {
+        warn_if_window_ignored(warnings_, window_, attrs());
+        for (const Warning& w : warnings_.all()) log("warning: " + one_line(w.message));
+      }
       std::error_code ec;
       fs::create_directories(out_dir_, ec);
       if (ec || !fs::is_directory(out_dir_))

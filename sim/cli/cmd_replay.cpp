@@ -15,6 +15,7 @@
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
 #include "io/layer_geometry.hpp"
+#include "sim/run/common_options.hpp"
 #include "sim/run/interrupt.hpp"
 #include "sim/run/journal.hpp"
 #include "sim/run/output_lock.hpp"
@@ -28,8 +29,9 @@ namespace kvsim::cli {
 namespace {
 
 struct CommonOptions {
-  std::string dump, out, gqa = "mean", layers, seed = "0";
+  std::string dump, out, layers;
   ReplayOptions opt;
+  ReplayOptionText opt_text;  // --seed, --gqa as given
   int threads = 0;
   bool quiet = false, resume = false, allow_nonfinite = false;
   bool window_given = false;  // --window on the command line, not the default
@@ -38,15 +40,13 @@ struct CommonOptions {
 void add_common(po::options_description& desc, CommonOptions& c) {
   desc.add_options()
       ("dump,d", po::value(&c.dump)->required(), "kvdump file (.h5)")
-      ("out,o", po::value(&c.out)->required(), "output directory (results.csv, run.json)")
-      ("block", po::value(&c.opt.block)->default_value(128), "block size B for block prompt processing (0 = one-shot)")
-      ("sinks", po::value(&c.opt.sinks)->default_value(0), "protect the first S tokens")
-      ("recent", po::value(&c.opt.recent)->default_value(0), "protect the last R processed tokens")
-      ("window", po::value(&c.opt.window)->default_value(128), "future-query window W: C = T - W when the dump has no context_len")
-      ("seed", po::value(&c.seed)->default_value("0"), "seed (random policy), a non-negative integer")
-      ("gqa", po::value(&c.gqa)->default_value("mean"), "reduce per-query-head scores to the KV head: mean or max")
-      ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)")
-      ("threads", po::value(&c.threads)->default_value(0), "OpenMP threads (0 = default)")
+      ("out,o", po::value(&c.out)->required(), "output directory (results.csv, run.json)");
+  add_replay_options(desc, c.opt, c.opt_text);
+  add_window_option(desc, c.opt.window);
+  desc.add_options()
+      ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)");
+  add_threads_option(desc, c.threads);
+  desc.add_options()
       ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table")
       ("resume", po::bool_switch(&c.resume), "continue an interrupted run into the same --out from its journal (DIR/partial)")
       ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing");
@@ -73,7 +73,7 @@ nlohmann::json fingerprint(const std::string& command, const CommonOptions& c, c
           {"policies", pols},
           {"budgets", buds},
           {"options", {{"block", c.opt.block}, {"sinks", c.opt.sinks}, {"recent", c.opt.recent},
-                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa}}},
+                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.opt_text.gqa}}},
           {"layers", spec.layers}};
 }
 
@@ -81,14 +81,9 @@ nlohmann::json fingerprint(const std::string& command, const CommonOptions& c, c
 
 // Checks the shared options and puts them into the spec, before the dump is opened.
 void apply_options(CommonOptions& c, SweepSpec& spec) {
-  if (c.gqa == "mean") c.opt.gqa = GqaReduce::mean;
-  else if (c.gqa == "max") c.opt.gqa = GqaReduce::max;
-  else throw UsageError("--gqa must be mean or max, got '" + c.gqa + "'");
-  if (c.threads < 0) throw UsageError("--threads must be >= 0");
-  c.opt.seed = parse_unsigned_option("--seed", c.seed);
-  if (c.opt.window < 1) throw UsageError("--window " + std::to_string(c.opt.window) + " must be >= 1");
-  if (c.threads > 0) omp_set_num_threads(c.threads);
-  omp_set_max_active_levels(1);
+  parse_replay_options(c.opt_text, c.opt);
+  check_window_option(c.opt.window);
+  apply_threads_option(c.threads);
   spec.options = c.opt;
   if (!c.layers.empty()) spec.layers = parse_layer_list(c.layers);
   spec.allow_nonfinite = c.allow_nonfinite;
@@ -105,11 +100,7 @@ void name_memory_need(const CommonOptions& c, const DumpReader& reader) {
 
 WarningLog option_warnings(const CommonOptions& c, const DumpReader& reader) {
   WarningLog warnings;
-  if (c.window_given && reader.attrs().context_len)
-    warnings.add({"window_ignored",
-                  "--window " + std::to_string(c.opt.window) + " is ignored: the dump has context_len=" +
-                      std::to_string(*reader.attrs().context_len) + ", which sets the context",
-                  "--window", "", -1, -1});
+  if (c.window_given) warn_if_window_ignored(warnings, c.opt.window, reader.attrs());
   return warnings;
 }
 
@@ -198,7 +189,7 @@ void write_run_json(const std::string& command, const Args& args, const CommonOp
       .set("policies", policies_json(spec))
       .set("budgets", budgets_json(spec, res))
       .set("options", {{"block", c.opt.block}, {"sinks", c.opt.sinks}, {"recent", c.opt.recent},
-                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa},
+                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.opt_text.gqa},
                        {"threads", omp_get_max_threads()}})
       .set("layers", res.layers)
       .set("seed", c.opt.seed)
