@@ -1,16 +1,14 @@
 #include "analysis/analyze_dump.hpp"
-#include "sim/run/version.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
 #include "analysis/diversity_correlation.hpp"
 #include "analysis/pca_layer.hpp"
 #include "analysis/tidy_csv.hpp"
+#include "io/dump_label.hpp"
 #include "io/output_dir.hpp"
 #include "io/errors.hpp"
 #include "io/layer_geometry.hpp"
@@ -154,12 +152,10 @@ class CorrelationWriters {
   CsvWriter stats_, bins_;
 };
 
-void write_meta(const DumpReader& dump, const AnalyzeOptions& o, int context_len,
-                const std::vector<int>& layers) {
+nlohmann::json analysis_record(const DumpReader& dump, const AnalyzeOptions& o, int context_len,
+                               const std::vector<int>& layers) {
   const DumpAttrs& a = dump.attrs();
   nlohmann::json j;
-  j["kvsim_version"] = kvsim::kvsim_version();
-  j["git_revision"] = kvsim::kvsim_git_revision();
   j["dump"] = {{"path", dump.path()},
                {"label", dump_label(dump.path())},
                {"model", a.model},
@@ -177,16 +173,12 @@ void write_meta(const DumpReader& dump, const AnalyzeOptions& o, int context_len
   j["layers"] = layers;
   j["n_bins"] = o.n_bins;
   if (o.kept) j["kept"] = {{"policy", o.kept->policy}, {"budget", o.kept->budget}};
-  j["warnings"] = o.warnings.to_json();
-  write_file_atomically(out_path(o, kAnalyzeMetaFile), j.dump(2) + "\n");
+  return j;
 }
 
 }  // namespace
 
-std::string dump_label(const std::string& path) { return fs::path(path).filename().string(); }
-
-std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptions& options,
-                                      std::ostream& summary) {
+AnalyzeOutcome analyze_dump(const DumpReader& dump, const AnalyzeOptions& options, std::ostream& summary) {
   if (!options.pca && !options.correlation)
     throw UsageError("choose --pca and/or --correlation");
   const DumpAttrs& attrs = dump.attrs();
@@ -262,10 +254,8 @@ std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptio
     for (const char* f : {kCorrelationFile, kCorrelationBinsFile})
       written.push_back(out_path(options, f));
   }
-  write_meta(dump, options, C, layers);
-  written.push_back(out_path(options, kAnalyzeMetaFile));
   for (const auto& f : written) summary << "  wrote " << f << "\n";
-  return written;
+  return {written, analysis_record(dump, options, C, layers)};
 }
 
 }  // namespace kvsim::analysis

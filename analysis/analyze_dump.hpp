@@ -1,10 +1,14 @@
 #pragma once
 // `kvsim analyze`: runs the PCA and/or correlation analyses over a dump one
 // layer at a time and writes their tidy CSVs (docs/ANALYSIS.md) atomically.
+// What was analysed (the analyze.json record) is returned, for the caller to
+// write with its provenance and warnings (sim/run/run_report.hpp).
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "analysis/kept_set_source.hpp"
 #include "io/kvdump.hpp"
@@ -26,15 +30,17 @@ struct AnalyzeOptions {
   int window = 128;         // C = T - window when the dump has no context_len
   int n_bins = 10;          // quantile bins of x (deciles)
   std::optional<KeptSets> kept;  // PCA kept/evicted flags; absent = no kept columns
-  WarningLog warnings;           // recorded in analyze.json ("warnings")
   std::string out_dir;
 };
 
-// The `dump` column value: file name without directories, as in results.csv.
-std::string dump_label(const std::string& path);
+struct AnalyzeOutcome {
+  std::vector<std::string> written;  // the CSVs
+  // What analyze.json records of the analysis: the dump (label, attributes,
+  // context), the analyses, layers, bins and kept-set labels.
+  nlohmann::json record;
+};
 
-// Returns the paths written. `summary` gets a few human-readable lines.
-std::vector<std::string> analyze_dump(const DumpReader& dump, const AnalyzeOptions& options,
-                                      std::ostream& summary);
+// `summary` gets a few human-readable lines.
+AnalyzeOutcome analyze_dump(const DumpReader& dump, const AnalyzeOptions& options, std::ostream& summary);
 
 }  // namespace kvsim::analysis

@@ -1,18 +1,13 @@
 #pragma once
 // Where the kept/evicted flags of the PCA scatter come from. The analysis only
 // needs "which context positions does KV head g of layer l keep"; who decides
-// that (the replay engine, a file) sits behind this one function type.
+// that (a file here; the replay engine in sim/engine/engine_kept_sets.hpp)
+// sits behind this one function type. Analysis never runs the engine.
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "io/layer_geometry.hpp"
-#include "sim/engine/replay_options.hpp"
-#include "sim/run/warnings.hpp"
-
-namespace kvsim {
-class DumpReader;
-}
+#include "io/kvdump.hpp"
 
 namespace kvsim::analysis {
 
@@ -23,7 +18,6 @@ struct KeptSets {
   std::string policy;  // labels only: written to the policy/budget columns
   std::string budget;
   KeptSetProvider positions;
-  WarningLog warnings;  // caveats of the replay that produced the sets (sim/run/warnings.hpp)
 };
 
 // Reads a CSV with columns layer,kv_head,position (one row per kept context
@@ -33,14 +27,5 @@ struct KeptSets {
 // position listed twice for the same (layer, kv_head): silently dropping or
 // double-counting rows would change the kept-set statistics.
 KeptSetProvider kept_sets_from_csv(const std::string& path, const DumpAttrs& attrs);
-
-// The replay engine's final kept set of `policy` (a spec such as
-// "snapkv:window=32") at `budget` (tokens or ratio, DESIGN §2) under `options`
-// (block, sinks, recent, window, seed, gqa), for `layers` (empty = all). Runs
-// one sweep item over those layers up front (run_sweep with keep_sets), so
-// UsageError/InputError for a bad policy or dump surface before any analysis.
-KeptSets kept_sets_from_engine(const DumpReader& dump, const std::string& policy,
-                               const std::string& budget, const ReplayOptions& options,
-                               const std::vector<int>& layers);
 
 }  // namespace kvsim::analysis

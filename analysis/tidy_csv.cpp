@@ -12,16 +12,6 @@ namespace kvsim::analysis {
 
 namespace {
 
-std::string quote_if_needed(const std::string& field) {
-  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // Splits one CSV record starting at `pos`; advances `pos` past its line end.
 // Quoted fields may contain commas, doubled quotes and newlines.
 std::vector<std::string> parse_record(const std::string& text, std::size_t& pos) {
@@ -59,6 +49,16 @@ bool is_blank(const std::vector<std::string>& fields) {
 
 }  // namespace
 
+std::string csv_field(const std::string& field) {
+  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string format_number(double value) {
   if (std::isnan(value)) return "nan";
   char buf[32];
@@ -78,7 +78,7 @@ void CsvWriter::row(const std::vector<std::string>& fields) {
     throw std::logic_error(file_.final_path() + ": row width differs from the header");
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i) out_ << ',';
-    out_ << quote_if_needed(fields[i]);
+    out_ << csv_field(fields[i]);
   }
   out_ << '\n';
   ++rows_;

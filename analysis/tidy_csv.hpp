@@ -13,6 +13,11 @@
 
 namespace kvsim::analysis {
 
+// One field as written: quoted (with doubled quotes inside) when it holds a
+// comma, quote, CR or LF, else as is. results.csv and every analysis CSV quote
+// through this one function, so a dump label reads back the same from each.
+std::string csv_field(const std::string& field);
+
 // Number formatting used for every value we write: shortest round-trippable
 // enough for doubles' 1e-9 relative (%.9g), "nan" for NaN.
 std::string format_number(double value);

@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
     analyze.out_dir = nb.out_dir();
     std::ostringstream analyze_log;
     nb.log("correlating key scores with attention received, layer by layer");
-    analysis::analyze_dump(nb.dump(), analyze, analyze_log);
+    nb.write_analysis_record(analysis::analyze_dump(nb.dump(), analyze, analyze_log));
     const std::string stats_csv = nb.out_path(analysis::kCorrelationFile);
     const std::string bins_csv = nb.out_path(analysis::kCorrelationBinsFile);
     const CorrelationNumbers numbers = read_correlation(stats_csv, bins_csv);

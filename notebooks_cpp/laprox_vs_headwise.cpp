@@ -18,7 +18,7 @@
 #include <iostream>
 #include <numeric>
 
-#include "analysis/plot/metric_names.hpp"
+#include "analysis/plot/results_names.hpp"
 #include "analysis/plot/plots.hpp"
 #include "analysis/tidy_csv.hpp"
 #include "notebooks_cpp/notebook_support.hpp"

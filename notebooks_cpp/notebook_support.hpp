@@ -33,13 +33,16 @@
 #include <string>
 #include <vector>
 
+#include "analysis/analyze_dump.hpp"
 #include "analysis/plot/gnuplot_figure.hpp"
-#include "sim/run/version.hpp"
 #include "io/atomic_file.hpp"
+#include "io/dump_label.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "io/layer_geometry.hpp"
+#include "sim/run/common_options.hpp"
 #include "sim/run/progress.hpp"
+#include "sim/run/run_report.hpp"
 #include "sim/engine/results_table.hpp"
 #include "sim/engine/sweep.hpp"
 
@@ -223,11 +226,10 @@ class Notebook {
     options_.add_options()
         ("dump,d", po::value(&dump_path_)->default_value(bundled_dump_path()), "kvdump file (.h5)")
         ("out,o", po::value(&out_dir_)->default_value("out/notebooks/" + name_),
-         "output directory (figures, CSVs, report.md, summary.json)")
-        ("window", po::value(&window_)->default_value(128),
-         "future-query window W: C = T - W when the dump has no context_len")
-        ("threads", po::value(&threads_)->default_value(0), "OpenMP threads (0 = default)")
-        ("help,h", "show this help");
+         "output directory (figures, CSVs, report.md, summary.json)");
+    add_window_option(options_, window_);
+    add_threads_option(options_, threads_);
+    options_.add_options()("help,h", "show this help");
   }
 
   // Add the notebook's own options before run().
@@ -251,11 +253,14 @@ class Notebook {
       } catch (const po::error& e) {
         throw UsageError(std::string(e.what()) + " (see " + program + " --help)");
       }
-      if (threads_ < 0) throw UsageError("--threads must be >= 0");
-      if (threads_ > 0) omp_set_num_threads(threads_);
-      omp_set_max_active_levels(1);  // BLAS inside the engine's parallel regions stays serial
+      check_window_option(window_);
+      apply_threads_option(threads_);
       dump_ = std::make_unique<DumpReader>(dump_path_);
       context_len_ = resolve_context_len(dump_->attrs(), window_);
+      if (!vm["window"].defaulted()) {
+        warn_if_window_ignored(warnings_, window_, attrs());
+        for (const Warning& w : warnings_.all()) log("warning: " + one_line(w.message));
+      }
       std::error_code ec;
       fs::create_directories(out_dir_, ec);
       if (ec || !fs::is_directory(out_dir_))
@@ -280,8 +285,8 @@ class Notebook {
   int window() const { return window_; }
   int context_len() const { return context_len_; }
   int future_len() const { return attrs().n_tokens - context_len_; }
-  // The `dump` column of the CSVs: the file name.
-  std::string dump_label() const { return fs::path(dump_path_).filename().string(); }
+  // The `dump` column of the CSVs (io/dump_label.hpp).
+  std::string dump_label() const { return kvsim::dump_label(dump_path_); }
   const std::string& out_dir() const { return out_dir_; }
   std::string out_path(const std::string& file) const { return (fs::path(out_dir_) / file).string(); }
 
@@ -339,13 +344,18 @@ class Notebook {
     const std::string path = out_path("results.csv");
     write_file_atomically(path, results_csv(result, dump_label()));
     // The plots take the model name for their titles from a run.json beside results.csv.
-    nlohmann::json run = {{"kvsim_version", kvsim::kvsim_version()},
-                          {"git_revision", kvsim::kvsim_git_revision()},
-                          {"command", "nb_" + name_},
-                          {"dump", {{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}}},
-                          {"warnings", warnings_.to_json()}};
-    write_file_atomically(out_path("run.json"), run.dump(2) + "\n");
+    RunReport()
+        .provenance()
+        .command("nb_" + name_)
+        .dump({{"path", fs::absolute(dump_path_).string()}, {"model", attrs().model}})
+        .warnings(warnings_)
+        .write(out_path("run.json"));
     return path;
+  }
+
+  // analyze.json beside the CSVs of an analysis (as `kvsim analyze` writes it).
+  void write_analysis_record(const analysis::AnalyzeOutcome& outcome) const {
+    RunReport().provenance().merge(outcome.record).warnings(warnings_).write(out_path(analysis::kAnalyzeMetaFile));
   }
 
   void write_report(const MarkdownReport& report) const {
@@ -360,16 +370,18 @@ class Notebook {
 
   // summary.json: the report's key numbers, machine-readable (tests read it).
   // The dump block is added here so that every notebook records it the same way.
-  void write_summary(nlohmann::json summary) const {
+  void write_summary(const nlohmann::json& summary) const {
     const DumpAttrs& a = attrs();
-    summary["notebook"] = name_;
-    summary["dump"] = {{"path", dump_path_},      {"label", dump_label()},
-                       {"model", a.model},        {"n_layers", a.n_layers},
-                       {"n_heads", a.n_heads},    {"n_kv_heads", a.n_kv_heads},
-                       {"head_dim", a.head_dim},  {"context_len", context_len_},
-                       {"future_len", future_len()}};
-    summary["warnings"] = warnings_.to_json();
-    write_file_atomically(out_path(kSummaryFile), summary.dump(2) + "\n");
+    RunReport()
+        .merge(summary)
+        .set("notebook", name_)
+        .dump({{"path", dump_path_},      {"label", dump_label()},
+               {"model", a.model},        {"n_layers", a.n_layers},
+               {"n_heads", a.n_heads},    {"n_kv_heads", a.n_kv_heads},
+               {"head_dim", a.head_dim},  {"context_len", context_len_},
+               {"future_len", future_len()}})
+        .warnings(warnings_)
+        .write(out_path(kSummaryFile));
   }
 
  private:

@@ -19,7 +19,7 @@ namespace {
 // What differs between the two kinds of curve figure; wording, axis and
 // legend come from the metric (describe_metric).
 struct CurveKind {
-  const char* default_metric;
+  Metric default_metric;
   const char* default_name;
   bool layer_level;
   const char* averaged_over;  // "heads" / "layers"
@@ -90,7 +90,7 @@ std::string ylabel(const MetricDescription& metric, const CurveKind& kind) {
 
 PlotFiles plot_curves(const CurveOptions& o, const CurveKind& kind) {
   const auto table = analysis::CsvTable::read(o.results);
-  const std::string metric = o.metric.empty() ? kind.default_metric : o.metric;
+  const std::string metric = o.metric.empty() ? metric_name(kind.default_metric) : o.metric;
   const MetricDescription described = describe_metric(metric);
   const auto rows = select_results(table, {metric, kind.layer_level, o.dump, o.block});
   CurveTable curves = curves_by_policy(rows);
@@ -176,11 +176,11 @@ PlotFiles plot_curves(const CurveOptions& o, const CurveKind& kind) {
 }  // namespace
 
 PlotFiles plot_recall(const CurveOptions& o) {
-  return plot_curves(o, {kMetricAttnRecall, "recall", false, "heads"});
+  return plot_curves(o, {kAttnRecall, "recall", false, "heads"});
 }
 
 PlotFiles plot_layer_error(const CurveOptions& o) {
-  return plot_curves(o, {kMetricLayerOutputError, "layer_error", true, "layers"});
+  return plot_curves(o, {kLayerOutErr, "layer_error", true, "layers"});
 }
 
 }  // namespace kvsim::plot

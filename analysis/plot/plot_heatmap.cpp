@@ -47,7 +47,7 @@ PlotFiles plot_heatmap(const HeatmapOptions& o) {
   if (o.policy.empty()) throw UsageError("heatmap needs --policy");
   if (o.budget.empty()) throw UsageError("heatmap needs --budget");
   const auto table = analysis::CsvTable::read(o.results);
-  const std::string metric = o.metric.empty() ? kMetricAttnRecall : o.metric;
+  const std::string metric = o.metric.empty() ? metric_name(kAttnRecall) : o.metric;
   std::map<std::pair<int, int>, double> cell;
   int n_layers = 0, n_heads = 0;
   std::string dump;

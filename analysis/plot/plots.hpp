@@ -8,7 +8,8 @@
 #include <string>
 
 #include "analysis/plot/gnuplot_figure.hpp"
-#include "analysis/plot/metric_names.hpp"
+#include "analysis/metric_table.hpp"
+#include "analysis/plot/results_names.hpp"
 
 namespace kvsim::plot {
 
@@ -21,7 +22,7 @@ struct FigureOptions {
 
 struct CurveOptions {
   std::string results;  // results.csv
-  std::string metric;   // "" = kMetricAttnRecall (recall) / kMetricLayerOutputError (layer-error)
+  std::string metric;   // "" = attn_recall (recall) / layer_out_err (layer-error)
   std::optional<std::string> dump;
   std::optional<int> block;
   // Which policies get a p5–p95 band: "auto" (all when <= 3 policies, else the
@@ -39,7 +40,7 @@ PlotFiles plot_layer_error(const CurveOptions& options);
 
 struct HeatmapOptions {
   std::string results;
-  std::string metric;  // "" = kMetricAttnRecall
+  std::string metric;  // "" = attn_recall
   std::string policy;
   std::string budget;  // "0.1" (< 1: matched against budget_ratio) or "512" (tokens)
   std::optional<std::string> dump;

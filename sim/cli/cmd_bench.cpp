@@ -10,6 +10,7 @@
 #include "sim/engine/bench_engine.hpp"
 #include "sim/cli/options.hpp"
 #include "sim/engine/sweep.hpp"
+#include "sim/run/common_options.hpp"
 
 namespace kvsim::cli {
 
@@ -19,8 +20,8 @@ int cmd_bench(const Args& args) {
   bool small = false;
   std::string policies;
   po::options_description desc("bench options");
+  add_threads_option(desc, threads);
   desc.add_options()
-      ("threads", po::value(&threads)->default_value(0), "OpenMP threads (0 = default)")
       ("small", po::bool_switch(&small), "small shape: 8 heads, 2 KV heads, d=64, 2048 context, budget 512")
       ("heads", po::value(&cfg.heads)->default_value(cfg.heads), "query heads")
       ("kv-heads", po::value(&cfg.kv_heads)->default_value(cfg.kv_heads), "KV heads")
@@ -42,9 +43,7 @@ int cmd_bench(const Args& args) {
     if (vm["context"].defaulted()) cfg.context = 2048;
     if (vm["budget"].defaulted()) cfg.budget = 512;
   }
-  if (threads < 0) throw UsageError("--threads must be >= 0");
-  if (threads > 0) omp_set_num_threads(threads);
-  omp_set_max_active_levels(1);
+  apply_threads_option(threads);
   if (!policies.empty()) {
     std::stringstream ss(policies);
     std::string p;

@@ -10,15 +10,17 @@
 #include <sstream>
 
 #include "io/atomic_file.hpp"
-#include "sim/run/version.hpp"
+#include "io/dump_label.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
 #include "io/layer_geometry.hpp"
+#include "sim/run/common_options.hpp"
 #include "sim/run/interrupt.hpp"
 #include "sim/run/journal.hpp"
 #include "sim/run/output_lock.hpp"
 #include "sim/run/progress.hpp"
+#include "sim/run/run_report.hpp"
 #include "sim/engine/results_table.hpp"
 #include "sim/engine/sweep.hpp"
 #include "sim/run/warnings.hpp"
@@ -27,8 +29,9 @@ namespace kvsim::cli {
 namespace {
 
 struct CommonOptions {
-  std::string dump, out, gqa = "mean", layers, seed = "0";
+  std::string dump, out, layers;
   ReplayOptions opt;
+  ReplayOptionText opt_text;  // --seed, --gqa as given
   int threads = 0;
   bool quiet = false, resume = false, allow_nonfinite = false;
   bool window_given = false;  // --window on the command line, not the default
@@ -37,28 +40,16 @@ struct CommonOptions {
 void add_common(po::options_description& desc, CommonOptions& c) {
   desc.add_options()
       ("dump,d", po::value(&c.dump)->required(), "kvdump file (.h5)")
-      ("out,o", po::value(&c.out)->required(), "output directory (results.csv, run.json)")
-      ("block", po::value(&c.opt.block)->default_value(128), "block size B for block prompt processing (0 = one-shot)")
-      ("sinks", po::value(&c.opt.sinks)->default_value(0), "protect the first S tokens")
-      ("recent", po::value(&c.opt.recent)->default_value(0), "protect the last R processed tokens")
-      ("window", po::value(&c.opt.window)->default_value(128), "future-query window W: C = T - W when the dump has no context_len")
-      ("seed", po::value(&c.seed)->default_value("0"), "seed (random policy), a non-negative integer")
-      ("gqa", po::value(&c.gqa)->default_value("mean"), "reduce per-query-head scores to the KV head: mean or max")
-      ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)")
-      ("threads", po::value(&c.threads)->default_value(0), "OpenMP threads (0 = default)")
+      ("out,o", po::value(&c.out)->required(), "output directory (results.csv, run.json)");
+  add_replay_options(desc, c.opt, c.opt_text);
+  add_window_option(desc, c.opt.window);
+  desc.add_options()
+      ("layers", po::value(&c.layers), "comma-separated layer subset (default: all)");
+  add_threads_option(desc, c.threads);
+  desc.add_options()
       ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table")
       ("resume", po::bool_switch(&c.resume), "continue an interrupted run into the same --out from its journal (DIR/partial)")
       ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing");
-}
-
-nlohmann::json attrs_json(const DumpAttrs& a) {
-  nlohmann::json j = {{"kvdump_version", a.version}, {"model", a.model},     {"source", a.source},
-                      {"n_layers", a.n_layers},      {"n_heads", a.n_heads}, {"n_kv_heads", a.n_kv_heads},
-                      {"head_dim", a.head_dim},      {"hidden_size", a.hidden_size},
-                      {"n_tokens", a.n_tokens},      {"rope_theta", a.rope_theta}};
-  j["attn_scale"] = a.attn_scale ? nlohmann::json(*a.attn_scale) : nlohmann::json(nullptr);
-  j["context_len"] = a.context_len ? nlohmann::json(*a.context_len) : nlohmann::json(nullptr);
-  return j;
 }
 
 // What identifies a run for --resume: the dump (path, size, mtime, attributes)
@@ -78,44 +69,156 @@ nlohmann::json fingerprint(const std::string& command, const CommonOptions& c, c
           {"dump", {{"path", std::filesystem::absolute(c.dump).string()},
                     {"size_bytes", reader.file_size()},
                     {"mtime", ec ? 0 : static_cast<long long>(mtime.time_since_epoch().count())},
-                    {"attrs", attrs_json(reader.attrs())}}},
+                    {"attrs", dump_attrs_json(reader.attrs())}}},
           {"policies", pols},
           {"budgets", buds},
           {"options", {{"block", c.opt.block}, {"sinks", c.opt.sinks}, {"recent", c.opt.recent},
-                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa}}},
+                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.opt_text.gqa}}},
           {"layers", spec.layers}};
 }
 
-int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpec spec) {
-  if (c.gqa == "mean") c.opt.gqa = GqaReduce::mean;
-  else if (c.gqa == "max") c.opt.gqa = GqaReduce::max;
-  else throw UsageError("--gqa must be mean or max, got '" + c.gqa + "'");
-  if (c.threads < 0) throw UsageError("--threads must be >= 0");
-  c.opt.seed = parse_unsigned_option("--seed", c.seed);
-  if (c.opt.window < 1) throw UsageError("--window " + std::to_string(c.opt.window) + " must be >= 1");
-  if (c.threads > 0) omp_set_num_threads(c.threads);
-  omp_set_max_active_levels(1);
+// --- the steps of a replay/sweep run, in order ------------------------------
+
+// Checks the shared options and puts them into the spec, before the dump is opened.
+void apply_options(CommonOptions& c, SweepSpec& spec) {
+  parse_replay_options(c.opt_text, c.opt);
+  check_window_option(c.opt.window);
+  apply_threads_option(c.threads);
   spec.options = c.opt;
   if (!c.layers.empty()) spec.layers = parse_layer_list(c.layers);
-
   spec.allow_nonfinite = c.allow_nonfinite;
+}
 
+// What running out of memory would mean here: one layer's tensors (q, k, v,
+// o_proj) and the future queries' attention (DESIGN §4).
+void name_memory_need(const CommonOptions& c, const DumpReader& reader) {
+  const LayerGeom g = LayerGeom::from(reader.attrs(), resolve_context_len(reader.attrs(), c.opt.window));
+  const double floats = double(g.H) * g.T * g.d + 2.0 * g.G * g.T * g.d + double(g.D) * g.H * g.d +
+                        double(g.H) * g.W() * g.T;
+  set_memory_context(c.dump + ": replaying one layer needs " + approximate_bytes(4 * floats));
+}
+
+WarningLog option_warnings(const CommonOptions& c, const DumpReader& reader) {
+  WarningLog warnings;
+  if (c.window_given) warn_if_window_ignored(warnings, c.opt.window, reader.attrs());
+  return warnings;
+}
+
+// Runs the sweep with finished units journaled (and stopping at a signal); on
+// a failure, says how to resume.
+SweepResult run_journaled_sweep(const std::string& command, const DumpReader& reader, SweepSpec& spec,
+                                SweepJournal& journal, std::unique_ptr<Progress>& progress) {
+  spec.store = &journal;
+  SweepResult res;
+  try {
+    res = run_sweep(DumpLayerSource(reader), spec);
+  } catch (...) {
+    progress.reset();
+    if (const long kept = journal.units_on_disk())
+      std::cerr << "kvsim " << command << ": note: " << kept << " finished units are kept in "
+                << journal.dir() << "; rerun with --resume to continue\n";
+    throw;
+  }
+  progress.reset();
+  return res;
+}
+
+// The exit status of a run that a signal stopped; its journal stays for --resume.
+int report_interruption(const std::string& command, const SweepResult& res, const SweepJournal& journal) {
+  const int sig = interrupt_signal();
+  std::cerr << "kvsim " << command << ": interrupted (" << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << "): " << journal.units_on_disk() << " of " << res.units_total << " units kept in "
+            << journal.dir() << "; rerun with --resume to continue\n";
+  return 128 + sig;
+}
+
+void print_caveats(const std::string& command, const WarningLog& warnings, const SweepResult& res) {
+  warnings.print(std::cerr, command);
+  for (const auto& s : res.skipped)
+    std::cerr << "kvsim " << command << ": note: skipped layer " << s.layer << " KV head " << s.kv_head
+              << " (--allow-nonfinite): " << s.reason << "\n";
+}
+
+void write_results_csv(const CommonOptions& c, const SweepResult& res) {
+  write_file_atomically((std::filesystem::path(c.out) / "results.csv").string(),
+                        results_csv(res, dump_label(c.dump)));
+}
+
+nlohmann::json policies_json(const SweepSpec& spec) {
+  nlohmann::json pols = nlohmann::json::array();
+  for (const auto& p : spec.policies)
+    pols.push_back({{"label", p.label()}, {"name", p.name}, {"params", p.params.values}});
+  return pols;
+}
+
+nlohmann::json budgets_json(const SweepSpec& spec, const SweepResult& res) {
+  nlohmann::json buds = nlohmann::json::array();
+  for (std::size_t b = 0; b < spec.budgets.size(); ++b)
+    buds.push_back({{"text", spec.budgets[b].text},
+                    {"kind", spec.budgets[b].ratio ? "ratio" : "tokens"},
+                    {"value", spec.budgets[b].value},
+                    {"tokens", res.budget_tokens[b]}});
+  return buds;
+}
+
+nlohmann::json step_timings_json(const SweepResult& res) {
+  nlohmann::json per = nlohmann::json::object();
+  for (std::size_t i = 0; i < res.items.size(); ++i) {
+    const auto& it = res.items[i];
+    per[it.policy_label + "@" + std::to_string(it.budget_tokens)] = {
+        {"select", res.select_seconds[i]}, {"metrics", res.metric_seconds[i]}};
+  }
+  return {{"read", res.read_seconds},
+          {"future_attention", res.future_seconds},
+          {"model_wide_prepass", res.prepass_seconds},
+          {"items", per}};
+}
+
+void write_run_json(const std::string& command, const Args& args, const CommonOptions& c, const SweepSpec& spec,
+                    const DumpReader& reader, const SweepResult& res, const WarningLog& warnings, double wall) {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& s : res.skipped)
+    skipped.push_back({{"layer", s.layer}, {"kv_head", s.kv_head}, {"reason", s.reason}});
+  RunReport()
+      .provenance()
+      .command(command)
+      .set("arguments", args)
+      .dump(replayed_dump_json(reader))
+      .set("context_len", res.geom.C)
+      .set("future_queries", res.geom.W())
+      .set("policies", policies_json(spec))
+      .set("budgets", budgets_json(spec, res))
+      .set("options", {{"block", c.opt.block}, {"sinks", c.opt.sinks}, {"recent", c.opt.recent},
+                       {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.opt_text.gqa},
+                       {"threads", omp_get_max_threads()}})
+      .set("layers", res.layers)
+      .set("seed", c.opt.seed)
+      .timings(wall, step_timings_json(res))
+      .set("units", {{"total", res.units_total}, {"resumed", res.units_resumed}, {"computed", res.units_computed}})
+      .set("allow_nonfinite", c.allow_nonfinite)
+      .set("skipped_units", skipped)
+      .warnings(warnings)
+      .set("outputs", {"results.csv", "run.json"})
+      .write((std::filesystem::path(c.out) / "run.json").string());
+}
+
+void print_summary(const std::string& command, const CommonOptions& c, const SweepResult& res, double wall) {
+  if (res.units_resumed > 0)
+    std::cerr << "kvsim " << command << ": resumed " << res.units_resumed << " of " << res.units_total
+              << " units from the journal, computed " << res.units_computed << "\n";
+  if (!c.quiet) std::cout << summary_table(res);
+  std::cout << "wrote " << (std::filesystem::path(c.out) / "results.csv").string() << " ("
+            << res.rows.size() << " rows) and run.json in " << std::fixed;
+  std::cout.precision(1);
+  std::cout << wall << " s\n";
+}
+
+int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpec spec) {
+  apply_options(c, spec);
   const auto t0 = std::chrono::steady_clock::now();
   DumpReader reader(c.dump);
-  DumpLayerSource source(reader);
-  {
-    // one layer's tensors (q, k, v, o_proj) and the future queries' attention (DESIGN §4)
-    const LayerGeom g = LayerGeom::from(reader.attrs(), resolve_context_len(reader.attrs(), c.opt.window));
-    const double floats = double(g.H) * g.T * g.d + 2.0 * g.G * g.T * g.d + double(g.D) * g.H * g.d +
-                          double(g.H) * g.W() * g.T;
-    set_memory_context(c.dump + ": replaying one layer needs " + approximate_bytes(4 * floats));
-  }
-  WarningLog warnings;
-  if (c.window_given && reader.attrs().context_len)
-    warnings.add({"window_ignored",
-                  "--window " + std::to_string(c.opt.window) + " is ignored: the dump has context_len=" +
-                      std::to_string(*reader.attrs().context_len) + ", which sets the context",
-                  "--window", "", -1, -1});
+  name_memory_need(c, reader);
+  WarningLog warnings = option_warnings(c, reader);
   std::unique_ptr<Progress> progress;
   if (!c.quiet)
     spec.progress = [&](long done, long total) {
@@ -126,98 +229,19 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   // and ours alone for the whole run.
   const OutputDirLock lock(c.out, "--out");
   SweepJournal journal(c.out, fingerprint(command, c, spec, reader), c.resume);
-  spec.store = &journal;
-  const InterruptGuard interrupts;
+  const InterruptGuard interrupts;  // until the outputs are written: a signal only stops the sweep
   spec.stop_requested = interrupt_requested;
 
-  SweepResult res;
-  try {
-    res = run_sweep(source, spec);
-  } catch (...) {
-    progress.reset();
-    if (const long kept = journal.units_on_disk())
-      std::cerr << "kvsim " << command << ": note: " << kept << " finished units are kept in "
-                << journal.dir() << "; rerun with --resume to continue\n";
-    throw;
-  }
-  progress.reset();
-  if (res.stopped) {
-    const int sig = interrupt_signal();
-    std::cerr << "kvsim " << command << ": interrupted (" << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-              << "): " << journal.units_on_disk() << " of " << res.units_total << " units kept in "
-              << journal.dir() << "; rerun with --resume to continue\n";
-    return 128 + sig;
-  }
+  const SweepResult res = run_journaled_sweep(command, reader, spec, journal, progress);
+  if (res.stopped) return report_interruption(command, res, journal);
   warnings.add_all(res.warnings);
-  warnings.print(std::cerr, command);
-  for (const auto& s : res.skipped)
-    std::cerr << "kvsim " << command << ": note: skipped layer " << s.layer << " KV head " << s.kv_head
-              << " (--allow-nonfinite): " << s.reason << "\n";
+  print_caveats(command, warnings, res);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  const std::string dump_name = std::filesystem::path(c.dump).filename().string();
-  write_file_atomically((std::filesystem::path(c.out) / "results.csv").string(),
-                        results_csv(res, dump_name));
-
-  nlohmann::json j;
-  j["kvsim_version"] = kvsim::kvsim_version();
-  j["git_revision"] = kvsim::kvsim_git_revision();
-  j["command"] = command;
-  j["arguments"] = args;
-  j["dump"] = {{"path", std::filesystem::absolute(c.dump).string()},
-               {"size_bytes", reader.file_size()},
-               {"attrs", attrs_json(reader.attrs())},
-               {"has_o_proj", reader.has_o_proj()}};
-  j["context_len"] = res.geom.C;
-  j["future_queries"] = res.geom.W();
-  nlohmann::json pols = nlohmann::json::array();
-  for (const auto& p : spec.policies)
-    pols.push_back({{"label", p.label()}, {"name", p.name}, {"params", p.params.values}});
-  j["policies"] = pols;
-  nlohmann::json buds = nlohmann::json::array();
-  for (std::size_t b = 0; b < spec.budgets.size(); ++b)
-    buds.push_back({{"text", spec.budgets[b].text},
-                    {"kind", spec.budgets[b].ratio ? "ratio" : "tokens"},
-                    {"value", spec.budgets[b].value},
-                    {"tokens", res.budget_tokens[b]}});
-  j["budgets"] = buds;
-  j["options"] = {{"block", c.opt.block}, {"sinks", c.opt.sinks},   {"recent", c.opt.recent},
-                  {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.gqa},
-                  {"threads", omp_get_max_threads()}};
-  j["layers"] = res.layers;
-  j["seed"] = c.opt.seed;
-  j["wall_seconds"] = wall;
-  j["timing_seconds"] = {{"read", res.read_seconds},
-                         {"future_attention", res.future_seconds},
-                         {"model_wide_prepass", res.prepass_seconds}};
-  nlohmann::json per = nlohmann::json::object();
-  for (std::size_t i = 0; i < res.items.size(); ++i) {
-    const auto& it = res.items[i];
-    per[it.policy_label + "@" + std::to_string(it.budget_tokens)] = {
-        {"select", res.select_seconds[i]}, {"metrics", res.metric_seconds[i]}};
-  }
-  j["timing_seconds"]["items"] = per;
-  j["units"] = {{"total", res.units_total},
-                {"resumed", res.units_resumed},
-                {"computed", res.units_computed}};
-  nlohmann::json skipped = nlohmann::json::array();
-  for (const auto& s : res.skipped)
-    skipped.push_back({{"layer", s.layer}, {"kv_head", s.kv_head}, {"reason", s.reason}});
-  j["allow_nonfinite"] = c.allow_nonfinite;
-  j["skipped_units"] = skipped;
-  j["warnings"] = warnings.to_json();
-  j["outputs"] = {"results.csv", "run.json"};
-  write_file_atomically((std::filesystem::path(c.out) / "run.json").string(), j.dump(2) + "\n");
+  write_results_csv(c, res);
+  write_run_json(command, args, c, spec, reader, res, warnings, wall);
   journal.remove();  // results.csv and run.json are complete
-  if (res.units_resumed > 0)
-    std::cerr << "kvsim " << command << ": resumed " << res.units_resumed << " of " << res.units_total
-              << " units from the journal, computed " << res.units_computed << "\n";
-
-  if (!c.quiet) std::cout << summary_table(res);
-  std::cout << "wrote " << (std::filesystem::path(c.out) / "results.csv").string() << " ("
-            << res.rows.size() << " rows) and run.json in " << std::fixed;
-  std::cout.precision(1);
-  std::cout << wall << " s\n";
+  print_summary(command, c, res, wall);
   return 0;
 }
 

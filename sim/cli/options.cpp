@@ -42,6 +42,31 @@ std::uint64_t parse_unsigned_option(const std::string& option, const std::string
   throw UsageError(option + " " + text + ": expected a non-negative integer (decimal digits, at most 2^64-1)");
 }
 
+void add_replay_options(po::options_description& desc, ReplayOptions& options, ReplayOptionText& text,
+                        const std::string& help_prefix) {
+  const auto help = [&](const char* words) { return help_prefix + words; };
+  desc.add_options()
+      ("block", po::value(&options.block)->default_value(options.block),
+       help("block size B for block prompt processing (0 = one-shot)").c_str())
+      ("sinks", po::value(&options.sinks)->default_value(options.sinks), help("protect the first S tokens").c_str())
+      ("recent", po::value(&options.recent)->default_value(options.recent), help("protect the last R processed tokens").c_str())
+      ("seed", po::value(&text.seed)->default_value(text.seed),
+       help("seed (random policy), a non-negative integer").c_str())
+      ("gqa", po::value(&text.gqa)->default_value(text.gqa),
+       help("reduce per-query-head scores to the KV head: mean or max").c_str());
+}
+
+void parse_replay_options(const ReplayOptionText& text, ReplayOptions& options) {
+  options.gqa = parse_gqa_option(text.gqa);
+  options.seed = parse_unsigned_option("--seed", text.seed);
+}
+
+GqaReduce parse_gqa_option(const std::string& text) {
+  if (text == "mean") return GqaReduce::mean;
+  if (text == "max") return GqaReduce::max;
+  throw UsageError("--gqa must be mean or max, got '" + text + "'");
+}
+
 }  // namespace kvsim::cli
 
 namespace kvsim::cli {

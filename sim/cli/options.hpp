@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sim/cli/commands.hpp"
+#include "sim/engine/replay_options.hpp"
 
 namespace kvsim::cli {
 
@@ -19,6 +20,23 @@ bool parse_options(const std::string& command, const std::string& synopsis, cons
 // A non-negative decimal integer option such as --seed. Program_options would
 // read "-1" into an unsigned as 2^64 - 1 without a word; this refuses it.
 std::uint64_t parse_unsigned_option(const std::string& option, const std::string& text);
+
+// The replay options of replay, sweep and analyze --policy (DESIGN §2), each
+// defined and parsed here once: --block, --sinks, --recent into ReplayOptions
+// directly, --seed and --gqa as text first (ReplayOptionText), checked by
+// parse_replay_options. (--window: sim/run/common_options.hpp; --block,
+// --sinks and --recent are range-checked by the sweep.)
+struct ReplayOptionText {
+  std::string seed = "0";
+  std::string gqa = "mean";
+};
+// Each help line starts with `help_prefix` ("--policy replay: " for analyze).
+void add_replay_options(po::options_description& desc, ReplayOptions& options, ReplayOptionText& text,
+                        const std::string& help_prefix = "");
+// --seed and --gqa into `options`; UsageError naming the option.
+void parse_replay_options(const ReplayOptionText& text, ReplayOptions& options);
+// "mean" or "max"; UsageError otherwise.
+GqaReduce parse_gqa_option(const std::string& text);
 
 }  // namespace kvsim::cli
 

@@ -5,15 +5,13 @@
 #include <cstdio>
 #include <sstream>
 
+#include "analysis/tidy_csv.hpp"
+
 namespace kvsim {
 
+using analysis::csv_field;
+
 namespace {
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 std::string fmt(double v, const char* f = "%.9g") {
   if (std::isnan(v)) return "nan";
   char buf[64];
@@ -22,10 +20,10 @@ std::string fmt(double v, const char* f = "%.9g") {
 }
 }  // namespace
 
-std::string results_csv(const SweepResult& res, const std::string& dump_name) {
+std::string results_csv(const SweepResult& res, const std::string& dump_label) {
   std::ostringstream os;
   os << "dump,policy,budget,budget_ratio,block,layer,head,metric,value\n";
-  const std::string dump = csv_field(dump_name);
+  const std::string dump = csv_field(dump_label);
   std::vector<std::string> prefix;
   for (const auto& it : res.items)
     prefix.push_back(dump + "," + csv_field(it.policy_label) + "," + std::to_string(it.budget_tokens) +
