@@ -4,6 +4,8 @@
 // run; a second run on the same --out is refused; the same command gives the
 // same bytes whatever the thread count.
 #include <gtest/gtest.h>
+
+#include <fstream>
 #include <sys/file.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,6 +55,25 @@ bool has_temp_files(const std::string& dir) {
 
 nlohmann::json units_of(const std::string& out) {
   return nlohmann::json::parse(read_text(out + "/run.json"))["units"];
+}
+
+// Unit files store metric ids; a journal written by a build with another
+// metric list (here: one metric fewer, as an older build would have) must not
+// be resumed, or every row after the change would carry the wrong name.
+TEST(RobustResume, AJournalFromAnotherMetricListIsRefused) {
+  ScratchDir dir;
+  const std::string dump = make_dump(dir);
+  const std::string out = dir.file("o");
+  auto r = run_shell("KVSIM_TEST_FAIL_AFTER_UNITS=3 " + std::string(KVSIM_BINARY) + " " + sweep(dump, out));
+  ASSERT_EQ(r.exit_code, 1) << r.err;
+  const std::string progress = out + "/partial/progress.json";
+  nlohmann::json j = nlohmann::json::parse(read_text(progress));
+  ASSERT_TRUE(j["fingerprint"].contains("metrics")) << j.dump();
+  j["fingerprint"]["metrics"].erase(j["fingerprint"]["metrics"].size() - 1);
+  std::ofstream(progress) << j.dump();
+  r = run_kvsim(sweep(dump, out) + " --resume");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("'metrics' differs"), std::string::npos) << r.err;
 }
 
 TEST(RobustResume, CrashAfterUnitsThenResumeIsByteIdentical) {

@@ -52,8 +52,16 @@ void add_common(po::options_description& desc, CommonOptions& c) {
       ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing");
 }
 
+// Unit files store metric ids (positions in the metric table): a journal written
+// by a build with another metric list would resume with wrong labels.
+nlohmann::json journal_metric_names() {
+  nlohmann::json names = nlohmann::json::array();
+  for (int id = 0; id < kNumMetricIds; ++id) names.push_back(metric_name(id));
+  return names;
+}
+
 // What identifies a run for --resume: the dump (path, size, mtime, attributes)
-// and every argument that changes results; not --threads/--quiet/--out, nor
+// and every argument that changes results, and the metric list; not --threads/--quiet/--out, nor
 // --allow-nonfinite (units without NaN/Inf are the same either way, and units
 // with them are never journaled without it: a run that stopped on a NaN can be
 // resumed with --allow-nonfinite).
@@ -74,7 +82,8 @@ nlohmann::json fingerprint(const std::string& command, const CommonOptions& c, c
           {"budgets", buds},
           {"options", {{"block", c.opt.block}, {"sinks", c.opt.sinks}, {"recent", c.opt.recent},
                        {"window", c.opt.window}, {"seed", c.opt.seed}, {"gqa", c.opt_text.gqa}}},
-          {"layers", spec.layers}};
+          {"layers", spec.layers},
+          {"metrics", journal_metric_names()}};
 }
 
 // --- the steps of a replay/sweep run, in order ------------------------------

@@ -35,8 +35,11 @@ void layer_rows(int item, int layer, const LayerMetrics& m, const std::vector<do
   for (int k = 0; k < kNumHeadMetrics; ++k) {
     const auto& v = per[k];
     const double mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
-    const double vals[4] = {mean, quantile(v, 0.5), quantile(v, 0.95), *std::min_element(v.begin(), v.end())};
-    for (int s = 0; s < 4; ++s) out.push_back({item, layer, -1, kFirstSummary + 4 * k + s, vals[s]});
+    // In the order of kMetricSummaries: mean, p50, p95, min.
+    const double vals[kNumSummaries] = {mean, quantile(v, 0.5), quantile(v, 0.95),
+                                        *std::min_element(v.begin(), v.end())};
+    for (int s = 0; s < kNumSummaries; ++s)
+      out.push_back({item, layer, -1, kFirstSummary + kNumSummaries * k + s, vals[s]});
   }
 }
 
