@@ -12,6 +12,8 @@
   X(tova)                 \
   X(h2o)                  \
   X(laprox)               \
+  X(lagkv)                \
+  X(cur)                  \
   X(oracle)
 
 namespace kvsim {

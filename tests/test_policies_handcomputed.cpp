@@ -241,6 +241,125 @@ TEST(HandComputed, OracleAndMetrics) {
   EXPECT_DOUBLE_EQ(m.kept_fraction[0], 0.5);
 }
 
+// One KV head and one query head (d = 2, scale 1) over T tokens, C = T - 1, for
+// the query-free policies (lagkv, cur) that read only keys and values.
+struct KeysValues {
+  LayerGeom geom;
+  LayerTensors x;
+  LayerShared shared;
+  explicit KeysValues(int T) {
+    geom = LayerGeom::from(test::tiny_attrs(1, 1, 1, 2, T, T - 1, 2, 1.0), T - 1);
+    x = test::zero_layer(1, 1, 2, T);
+  }
+  std::vector<double> scores(const std::string& spec, const std::vector<int>& cand) {
+    auto p = make_policy(parse_policy_spec(spec));
+    const KeptSet c = {cand};
+    StepContext ctx{x, geom, shared, 0, 0, cand.back() + 1, c, 2, GqaReduce::mean, 0};
+    Scores s;
+    p->score(ctx, s);
+    return s.at(0);
+  }
+  KeptSet replay(const std::string& spec, int N) {
+    auto p = make_policy(parse_policy_spec(spec));
+    ReplayOptions o;
+    o.block = 0;
+    return replay_layer(*p, x, geom, 0, N, o, shared);
+  }
+};
+
+// lagkv:n_sink=1,lag_size=2 over C = 7: sink {0}, partitions {1,2} (reference
+// {3,4}), {3,4} (reference {5,6}), tail {5,6}. With d = 2 the unbiased std of a
+// normalised pair (a, b) is |a - b| / sqrt2.
+//   {1,2} keys over k3 = (0,0), k4 = (1,1): k1 = (1,0) -> std .707107, k2 = (.5,.5) -> 0;
+//     softmax [.669761, .330239]. values over v3 = (0,0), v4 = (2,2): v1 = 0 -> 0,
+//     v2 = (1,0) -> (.5,0) -> .353553; softmax [.412520, .587480].
+//     mean: [.541140, .458860] -> ranks 1, 0 -> scores .5, 0
+//   {3,4} keys over k5 = (0,0), k6 = (2,4): k3 -> 0, k4 = (1,1) -> (.5,.25) -> .176777;
+//     softmax [.455920, .544080]. values over v5 = 0, v6 = (1,1): v3 = 0, v4 = (2,2) -> both 0;
+//     softmax [.5, .5]. mean: [.477960, .522040] -> scores 0, .5
+KeysValues lagkv_case() {
+  KeysValues t(8);
+  set_vec(t.x.k, 0, 1, {1, 0});
+  set_vec(t.x.k, 0, 2, {0.5, 0.5});
+  set_vec(t.x.k, 0, 4, {1, 1});
+  set_vec(t.x.k, 0, 6, {2, 4});
+  set_vec(t.x.v, 0, 2, {1, 0});
+  set_vec(t.x.v, 0, 4, {2, 2});
+  set_vec(t.x.v, 0, 6, {1, 1});
+  return t;
+}
+
+TEST(HandComputed, LagKV) {
+  KeysValues t = lagkv_case();
+  const std::vector<int> all = {0, 1, 2, 3, 4, 5, 6};
+  expect_scores(t.scores("lagkv:n_sink=1,lag_size=2", all), {1, 0.5, 0, 0, 0.5, 1, 1});
+  // ties at .5 (tokens 1 and 4) -> the later position
+  EXPECT_EQ(t.replay("lagkv:n_sink=1,lag_size=2", 4), KeptSet({{0, 4, 5, 6}}));
+  EXPECT_EQ(t.replay("lagkv:n_sink=1,lag_size=2", 5), KeptSet({{0, 1, 4, 5, 6}}));
+  // cross_scoring: the softmax means themselves, comparable across partitions
+  expect_scores(t.scores("lagkv:n_sink=1,lag_size=2,cross_scoring=1", all),
+                {1, 0.541140, 0.458860, 0.477960, 0.522040, 1, 1});
+  EXPECT_EQ(t.replay("lagkv:n_sink=1,lag_size=2,cross_scoring=1", 4), KeptSet({{0, 1, 5, 6}}));
+  // fewer than n_sink + 2 lag_size candidates: sinks 1, then (i - n_sink) / (n - n_sink)
+  expect_scores(t.scores("lagkv:n_sink=1,lag_size=2", {0, 1, 2, 3}), {1, 0, 1.0 / 3, 2.0 / 3});
+}
+
+// A reference channel with max = min counts as 0 (kvpress: 0/0 = nan): with
+// k6 = (2, 0), key channel 1 is 0 at both reference tokens 5, 6, so k4 = (1, 1)
+// normalises to (.5, 0) -> std .353553; keys of {3, 4}: softmax [.412520, .587480],
+// values [.5, .5] -> [.456260, .543740].
+TEST(HandComputed, LagKVConstantReferenceChannelCountsAsZero) {
+  KeysValues t = lagkv_case();
+  set_vec(t.x.k, 0, 6, {2, 0});
+  expect_scores(t.scores("lagkv:n_sink=1,lag_size=2,cross_scoring=1", {0, 1, 2, 3, 4, 5, 6}),
+                {1, 0.541140, 0.458860, 0.456260, 0.543740, 1, 1});
+}
+
+// cur:num_sinks=1,local_window_size=2 over C = 5, windows {0,1}, {2,3}, {4}:
+//   ||k||^2 = [1, 2, 1, 9, 4] -> per window [1/3, 2/3, .1, .9, 1]
+//   ||v||^2 = [1, 1, 4, 2, 1] -> per window [.5, .5, 2/3, 1/3, 1]
+//   kv_product [1/6, 1/3, 1/15, 3/10, 1], sum 56/30 -> [5, 10, 2, 9, 30] / 56; sink -> 1
+//   key [1/3, 2/3, .1, .9, 1] / 3; without the local approximation, kv_product
+//   [1, 2, 4, 18, 4] / 29.
+KeysValues cur_case() {
+  KeysValues t(6);
+  const std::vector<std::vector<double>> k = {{1, 0}, {1, 1}, {0, 1}, {0, 3}, {2, 0}};
+  const std::vector<std::vector<double>> v = {{1, 0}, {1, 0}, {2, 0}, {1, 1}, {0, 1}};
+  for (int j = 0; j < 5; ++j) {
+    set_vec(t.x.k, 0, j, {k[j][0], k[j][1]});
+    set_vec(t.x.v, 0, j, {v[j][0], v[j][1]});
+  }
+  return t;
+}
+
+TEST(HandComputed, Cur) {
+  KeysValues t = cur_case();
+  const std::vector<int> all = {0, 1, 2, 3, 4};
+  expect_scores(t.scores("cur:num_sinks=1,local_window_size=2", all),
+                {1, 10.0 / 56, 2.0 / 56, 9.0 / 56, 30.0 / 56});
+  EXPECT_EQ(t.replay("cur:num_sinks=1,local_window_size=2", 3), KeptSet({{0, 1, 4}}));
+  expect_scores(t.scores("cur:num_sinks=1,local_window_size=2,leverage_type=key", all),
+                {1, 2.0 / 9, 0.1 / 3, 0.3, 1.0 / 3});
+  EXPECT_EQ(t.replay("cur:num_sinks=1,local_window_size=2,leverage_type=key", 3), KeptSet({{0, 3, 4}}));
+  expect_scores(t.scores("cur:num_sinks=1,use_local_approximation=0", all), {1, 2.0 / 29, 4.0 / 29, 18.0 / 29, 4.0 / 29});
+  // tokens 2 and 4 tie at 4/29 -> the later position
+  EXPECT_EQ(t.replay("cur:num_sinks=1,use_local_approximation=0", 3), KeptSet({{0, 3, 4}}));
+  EXPECT_THROW(parse_policy_spec("cur:leverage_type=both"), UsageError);
+}
+
+// A window (or a whole head) whose norms are all 0 gives 0 (kvpress: 0/0 = nan):
+// k0 = k1 = 0 -> key window {0, 1} = [0, 0]; kv_product [0, 0, 1/15, 3/10, 1],
+// sum 41/30 -> [0, 0, 2, 9, 30] / 41; sink -> 1.
+TEST(HandComputed, CurAllZeroWindowScoresZero) {
+  KeysValues t = cur_case();
+  set_vec(t.x.k, 0, 0, {0, 0});
+  set_vec(t.x.k, 0, 1, {0, 0});
+  expect_scores(t.scores("cur:num_sinks=1,local_window_size=2", {0, 1, 2, 3, 4}),
+                {1, 0, 2.0 / 41, 9.0 / 41, 30.0 / 41});
+  t.x.k.fill(0.f);
+  expect_scores(t.scores("cur:num_sinks=1,local_window_size=2", {0, 1, 2, 3, 4}), {1, 0, 0, 0, 0});
+}
+
 TEST(HandComputed, RandomIsSeededAndUniform) {
   Tiny t;
   const auto a = t.scores("random", kAll4, 0, 4);

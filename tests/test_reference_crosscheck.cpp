@@ -166,6 +166,55 @@ struct Ref {
             }
           s[g][j] = std::sqrt(f2);
         }
+      } else if (pol == "lagkv") {
+        const int ns = prm.at("n_sink"), lag = prm.at("lag_size");
+        for (int j = 0; j < n; ++j) s[g][j] = j < ns ? 1.0 : double(j - ns) / (n - ns);
+        if (n >= ns + 2 * lag) {
+          for (int j = 0; j < n; ++j) s[g][j] = 1.0;
+          const int parts = (n - ns) / lag;
+          for (int p = 0; p + 1 < parts; ++p) {
+            const int b0 = ns + p * lag;
+            std::vector<double> comb(lag, 0.0);
+            for (const Tensor3* st : {&x.k, &x.v}) {
+              std::vector<double> sd(lag, 0.0);
+              for (int i = 0; i < lag; ++i) {
+                std::vector<double> z(Dh);
+                for (int e = 0; e < Dh; ++e) {
+                  double lo = 1e300, hi = -1e300;
+                  for (int r = b0 + lag; r < b0 + 2 * lag; ++r)
+                    lo = std::min(lo, double((*st)(g, c[r], e))), hi = std::max(hi, double((*st)(g, c[r], e)));
+                  z[e] = hi > lo ? ((*st)(g, c[b0 + i], e) - lo) / (hi - lo) : 0.0;
+                }
+                const double mean = std::accumulate(z.begin(), z.end(), 0.0) / Dh;
+                for (double v : z) sd[i] += (v - mean) * (v - mean) / (Dh - 1);
+                sd[i] = std::sqrt(sd[i]);
+              }
+              double zsum = 0;
+              for (double v : sd) zsum += std::exp(v);
+              for (int i = 0; i < lag; ++i) comb[i] += std::exp(sd[i]) / zsum / 2;
+            }
+            for (int i = 0; i < lag; ++i) {  // rank: how many score below (ties: earlier below)
+              int rank = 0;
+              for (int o = 0; o < lag; ++o) rank += comb[o] < comb[i] || (comb[o] == comb[i] && o < i);
+              s[g][b0 + i] = prm.at("cross") ? comb[i] : double(rank) / lag;
+            }
+          }
+        }
+      } else if (pol == "cur") {
+        const int ns = prm.at("num_sinks"), w = prm.at("local_window_size");
+        std::vector<double> k2(n, 0.0), v2(n, 0.0);
+        for (int j = 0; j < n; ++j)
+          for (int e = 0; e < Dh; ++e)
+            k2[j] += double(x.k(g, c[j], e)) * x.k(g, c[j], e), v2[j] += double(x.v(g, c[j], e)) * x.v(g, c[j], e);
+        for (auto* a : {&k2, &v2})
+          for (int b0 = 0; b0 < n; b0 += w) {
+            double sum = 0;
+            for (int j = b0; j < std::min(n, b0 + w); ++j) sum += (*a)[j];
+            for (int j = b0; j < std::min(n, b0 + w); ++j) (*a)[j] /= sum;
+          }
+        double total = 0;
+        for (int j = 0; j < n; ++j) total += k2[j] * v2[j];
+        for (int j = 0; j < n; ++j) s[g][j] = j < ns ? 1.0 : k2[j] * v2[j] / total;
       } else if (pol == "oracle") {
         for (int hi = 0; hi < R; ++hi)
           for (int t = C; t < T; ++t) {
@@ -357,6 +406,9 @@ TEST(ReferenceCrossCheck, EveryPolicyAgreesWithNaiveReference) {
       {"h2o", "h2o", {}},
       {"laprox:window=5", "laprox", {{"window", 5}, {"model", 0}}},
       {"laprox:window=5,mode=model", "laprox", {{"window", 5}, {"model", 1}}},
+      {"lagkv:n_sink=2,lag_size=4", "lagkv", {{"n_sink", 2}, {"lag_size", 4}, {"cross", 0}}},
+      {"lagkv:n_sink=3,lag_size=3,cross_scoring=1", "lagkv", {{"n_sink", 3}, {"lag_size", 3}, {"cross", 1}}},
+      {"cur:num_sinks=2,local_window_size=4", "cur", {{"num_sinks", 2}, {"local_window_size", 4}}},
       {"oracle", "oracle", {}},
   };
   struct Opt { int block, sinks, recent; };

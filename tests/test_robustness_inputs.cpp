@@ -139,7 +139,7 @@ TEST(RobustInputs, AllZeroKeysGiveDefinedResults) {
   });
   const auto r = run_kvsim(sweep(dump, dir.file("o"),
                                  "--policies full,random,streamingllm,knorm,keydiff,snapkv:window=8,tova,h2o,"
-                                 "laprox:window=8,oracle --budgets 0.25"));
+                                 "laprox:window=8,oracle,lagkv:lag_size=4,cur --budgets 0.25"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string csv = read_text(dir.file("o/results.csv"));
   EXPECT_EQ(csv.find("nan"), std::string::npos);
@@ -154,6 +154,9 @@ TEST(RobustInputs, AllZeroKeysGiveDefinedResults) {
           line.substr(line.rfind(',') + 1);
   ASSERT_TRUE(recall.count("keydiff") && recall.count("knorm"));
   EXPECT_EQ(recall["keydiff"], recall["knorm"]);
+  // lagkv and cur (0/0 := 0, kvpress gives nan) degenerate to all-ties too, beyond their sinks
+  ASSERT_TRUE(recall.count("lagkv:lag_size=4") && recall.count("cur"));
+  EXPECT_EQ(recall["cur"], recall["streamingllm"]);  // 4 sinks + the latest, both
   const double v = std::stod(recall["keydiff"]);
   EXPECT_GT(v, 0.0);
   EXPECT_LE(v, 1.0);
