@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "policies/policy.hpp"
 
@@ -19,6 +20,31 @@ namespace {
 class LagKVPolicy : public Policy {
  public:
   LagKVPolicy(int n_sink, int lag, bool cross_scoring) : n_sink_(n_sink), lag_(lag), cross_(cross_scoring) {}
+
+  // A step with fewer than n_sink + 2 lag_size candidates (N + the block's
+  // length in block mode, C one-shot) scores by position; and the sinks and the tail partition
+  // (>= lag_size tokens) all score the top score, so with N <= n_sink +
+  // lag_size only they are kept (ties keep the later token). Either way the
+  // kept set is the most recent tokens plus at most n_sink older ones (the
+  // first candidates of a step, which in block mode need not be [0, n_sink)).
+  std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {
+    if (budget >= geom.C) return {};
+    // In block mode the last step (whose block may be short) makes the final choice.
+    const int rest = geom.C - budget, last_block = block > 0 ? (rest % block == 0 ? block : rest % block) : 0;
+    const long candidates = block > 0 ? long(budget) + last_block : geom.C;
+    const std::string recency = "the kept set is the most recent tokens and at most the " + std::to_string(n_sink_) +
+                                " oldest candidates of a step (its sinks), a recency baseline, not a LagKV selection";
+    if (candidates < long(n_sink_) + 2L * lag_)
+      return {{"lagkv_too_few_candidates", "the final step scores " + std::to_string(candidates) +
+                                               " candidates, fewer than n_sink + 2 lag_size = " +
+                                               std::to_string(n_sink_ + 2 * lag_) +
+                                               ", where LagKV scores by position: " + recency}};
+    if (budget <= n_sink_ + lag_)
+      return {{"lagkv_tail_covers_budget", "the budget is within the sinks and the tail partition (>= lag_size = " +
+                                               std::to_string(lag_) + " tokens), which all score the top score: " +
+                                               recency}};
+    return {};
+  }
 
   void score(const StepContext& ctx, Scores& out) override {
     out.assign(ctx.cand.size(), {});

@@ -93,7 +93,8 @@ class Policy {
   struct Caveat {
     std::string code, message;
   };
-  virtual std::vector<Caveat> caveats(int budget, const LayerGeom& geom) const { return {}; }
+  // `block` is the block size B the item replays with (0 = one-shot).
+  virtual std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const { return {}; }
   // Model-wide pooling divides a layer's one-shot scores by this (LaProx: ||Y_l||_F).
   virtual double layer_normalizer() const { return 1.0; }
 };

@@ -28,7 +28,7 @@ class SnapKVPolicy : public Policy {
   // comes from the window: one-shot, the kept set is [C-N, C); in block mode
   // too, by induction from the initial fill [0, N) (the window always covers
   // the cache's most recent N plus the block).
-  std::vector<Caveat> caveats(int budget, const LayerGeom& geom) const override {
+  std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {
     if (budget > window_ || budget >= geom.C) return {};
     return {{"snapkv_window_covers_budget",
              "the budget is within the observation window (" + std::to_string(window_) +

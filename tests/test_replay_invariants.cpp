@@ -114,6 +114,42 @@ TEST(Invariants, SnapkvWithBudgetWithinItsWindowKeepsTheMostRecentTokensAndWarns
   }
 }
 
+// lagkv scores by position when a step has fewer than n_sink + 2 lag_size
+// candidates, and its sinks and tail partition (>= lag_size tokens) tie at the
+// top score: in those cases the kept set is the most recent tokens plus at
+// most n_sink older ones, and the sweep says so instead of reporting it as LagKV.
+TEST(Invariants, LagkvThatDegeneratesToRecencyKeepsSinksPlusRecentAndWarns) {
+  const auto src = synth_source(small_synth());  // C = 192
+  struct Case {
+    int block;
+    std::vector<std::string> codes;  // for budgets 20 and 60; "" = no caveat
+  };
+  const std::vector<int> budgets = {20, 60};
+  for (const Case& c : {Case{0, {"lagkv_tail_covers_budget", ""}},
+                        Case{4, {"lagkv_too_few_candidates", "lagkv_too_few_candidates"}},
+                        Case{32, {"lagkv_too_few_candidates", "lagkv_too_few_candidates"}},  // last blocks: 12, 4
+                        Case{96, {"lagkv_tail_covers_budget", ""}}}) {  // last blocks: 76, 36
+    const SweepResult r = run_sweep(src, spec_for("lagkv:n_sink=4,lag_size=32", "20,60", c.block));
+    std::size_t w = 0;
+    for (int item = 0; item < 2; ++item) {
+      const int n = budgets[item];
+      if (c.codes[item].empty()) continue;
+      ASSERT_LT(w, r.warnings.all().size()) << "block " << c.block;
+      EXPECT_EQ(r.warnings.all()[w].budget, n);
+      EXPECT_EQ(r.warnings.all()[w].code, c.codes[item]) << "block " << c.block << ", budget " << n;
+      ++w;
+      for (const auto& layer : r.kept[item])
+        for (const auto& s : layer) {
+          // The most recent tokens, plus at most n_sink = 4 older ones (a step's first candidates).
+          EXPECT_EQ(s.size(), std::size_t(n));
+          const auto recent = std::count_if(s.begin(), s.end(), [&](int p) { return p >= 192 - n; });
+          EXPECT_GE(recent, n - 4) << "block " << c.block << ", budget " << n;
+        }
+    }
+    EXPECT_EQ(w, r.warnings.all().size()) << "block " << c.block;
+  }
+}
+
 TEST(Invariants, OracleBeatsEveryPerHeadPolicyOnGroupMeanRecall) {
   const auto src = synth_source(small_synth());
   std::string list = "oracle";

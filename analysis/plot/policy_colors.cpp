@@ -21,7 +21,7 @@ const std::map<std::string, std::string>& known_colors() {
       {"oracle", "#000000"},       {"keydiff", "#0072B2"}, {"knorm", "#D55E00"},
       {"snapkv", "#009E73"},       {"h2o", "#CC79A7"},     {"laprox", "#E69F00"},
       {"streamingllm", "#56B4E9"}, {"tova", "#8C564B"},    {"random", "#9A9A9A"},
-      {"full", "#5A5A5A"}};
+      {"full", "#5A5A5A"},         {"lagkv", "#6A3D9A"},   {"cur", "#B2182B"}};
   return colors;
 }
 

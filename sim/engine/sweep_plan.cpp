@@ -101,7 +101,7 @@ SweepPlan plan_sweep(const LayerSource& source, const SweepSpec& spec) {
       it.budget_ratio = double(plan.budget_tokens[b]) / C;
       it.block = policy.pooling() == Pooling::model ? 0 : spec.options.block;
       if (it.budget_tokens < C)
-        for (const auto& c : policy.caveats(it.budget_tokens, plan.geom))
+        for (const auto& c : policy.caveats(it.budget_tokens, it.block, plan.geom))
           plan.warnings.add({c.code, it.policy_label + " at budget " + std::to_string(it.budget_tokens) + ": " +
                                          c.message,
                              "", it.policy_label, it.budget_tokens, -1});
