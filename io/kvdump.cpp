@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "io/atomic_file.hpp"
+#include "io/hdf5_attributes.hpp"
 #include "io/errors.hpp"
 #include "io/half.hpp"
 #include "io/hdf5_handle.hpp"
@@ -546,28 +547,15 @@ struct DumpWriter::Impl {
 };
 
 void DumpWriter::Impl::write_int(const char* name, long long value) {
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id attr(H5Acreate2(file.get(), name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_LLONG, &value) < 0)
-    throw InputError(target->final_path() + ": cannot write attribute " + name);
+  write_int_attribute(file.get(), name, value, target->final_path());
 }
 
 void DumpWriter::Impl::write_double(const char* name, double value) {
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id attr(H5Acreate2(file.get(), name, H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  if (!attr.valid() || H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
-    throw InputError(target->final_path() + ": cannot write attribute " + name);
+  write_double_attribute(file.get(), name, value, target->final_path());
 }
 
 void DumpWriter::Impl::write_string(const char* name, const std::string& value) {
-  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), H5T_VARIABLE);
-  H5Tset_cset(type.get(), H5T_CSET_UTF8);
-  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  H5Id attr(H5Acreate2(file.get(), name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* raw = value.c_str();
-  if (!attr.valid() || H5Awrite(attr.get(), type.get(), &raw) < 0)
-    throw InputError(target->final_path() + ": cannot write attribute " + name);
+  write_string_attribute(file.get(), name, value, target->final_path());
 }
 
 void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,

@@ -12,6 +12,7 @@
 #include "io/atomic_file.hpp"
 #include "io/dump_label.hpp"
 #include "io/errors.hpp"
+#include "io/kept_sets_file.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
 #include "io/layer_geometry.hpp"
@@ -33,7 +34,7 @@ struct CommonOptions {
   ReplayOptions opt;
   ReplayOptionText opt_text;  // --seed, --gqa as given
   int threads = 0;
-  bool quiet = false, resume = false, allow_nonfinite = false;
+  bool quiet = false, resume = false, allow_nonfinite = false, save_kept = false;
   bool window_given = false;  // --window on the command line, not the default
 };
 
@@ -49,7 +50,8 @@ void add_common(po::options_description& desc, CommonOptions& c) {
   desc.add_options()
       ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table")
       ("resume", po::bool_switch(&c.resume), "continue an interrupted run into the same --out from its journal (DIR/partial)")
-      ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing");
+      ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing")
+      ("save-kept", po::bool_switch(&c.save_kept), "also write kept.h5: the final kept positions per (policy, budget, layer, KV head)");
 }
 
 // Unit files store metric ids (positions in the metric table): a journal written
@@ -96,6 +98,10 @@ void apply_options(CommonOptions& c, SweepSpec& spec) {
   spec.options = c.opt;
   if (!c.layers.empty()) spec.layers = parse_layer_list(c.layers);
   spec.allow_nonfinite = c.allow_nonfinite;
+  if (c.save_kept && c.resume)
+    throw UsageError("--save-kept cannot be combined with --resume: the kept sets of the units the interrupted "
+                     "run finished are not journaled; rerun without --resume");
+  spec.keep_sets = c.save_kept;
 }
 
 // What running out of memory would mean here: one layer's tensors (q, k, v,
@@ -153,6 +159,29 @@ void write_results_csv(const CommonOptions& c, const SweepResult& res) {
                         results_csv(res, dump_label(c.dump)));
 }
 
+// kept.h5 (io/kept_sets_file.hpp). A KV head dropped by --allow-nonfinite
+// keeps nothing there; the others keep their original index.
+void write_kept_file(const CommonOptions& c, const SweepResult& res) {
+  std::vector<KeptSetsItem> items;
+  for (std::size_t i = 0; i < res.items.size(); ++i) {
+    const SweepItem& it = res.items[i];
+    KeptSetsItem out{it.policy_label, it.budget_tokens, it.budget_ratio, it.block, res.layers, {}};
+    for (std::size_t l = 0; l < res.layers.size(); ++l) {
+      std::vector<char> dropped(res.geom.G, 0);
+      for (const auto& s : res.skipped)
+        if (s.layer == res.layers[l]) dropped[s.kv_head] = 1;
+      KeptSet full(res.geom.G);
+      std::size_t next = 0;
+      for (int g = 0; g < res.geom.G; ++g)
+        if (!dropped[g]) full[g] = res.kept[i][l].at(next++);
+      out.kept.push_back(std::move(full));
+    }
+    items.push_back(std::move(out));
+  }
+  write_kept_sets_file((std::filesystem::path(c.out) / "kept.h5").string(), dump_label(c.dump), res.geom.C,
+                       res.geom.G, items);
+}
+
 nlohmann::json policies_json(const SweepSpec& spec) {
   nlohmann::json pols = nlohmann::json::array();
   for (const auto& p : spec.policies)
@@ -207,7 +236,8 @@ void write_run_json(const std::string& command, const Args& args, const CommonOp
       .set("allow_nonfinite", c.allow_nonfinite)
       .set("skipped_units", skipped)
       .warnings(warnings)
-      .set("outputs", {"results.csv", "run.json"})
+      .set("outputs", c.save_kept ? nlohmann::json{"results.csv", "run.json", "kept.h5"}
+                                  : nlohmann::json{"results.csv", "run.json"})
       .write((std::filesystem::path(c.out) / "run.json").string());
 }
 
@@ -248,6 +278,7 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   write_results_csv(c, res);
+  if (c.save_kept) write_kept_file(c, res);
   write_run_json(command, args, c, spec, reader, res, warnings, wall);
   journal.remove();  // results.csv and run.json are complete
   print_summary(command, c, res, wall);
