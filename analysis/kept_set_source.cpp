@@ -9,6 +9,7 @@
 
 #include "analysis/tidy_csv.hpp"
 #include "io/errors.hpp"
+#include "io/kept_sets_file.hpp"
 
 namespace kvsim::analysis {
 
@@ -40,6 +41,38 @@ KeptSetProvider kept_sets_from_csv(const std::string& path, const DumpAttrs& att
     auto it = sets->find({layer, kv_head});
     return it == sets->end() ? std::vector<int>{} : it->second;
   };
+}
+
+KeptSets kept_sets_from_kept_file(const std::string& path, const DumpAttrs& attrs, int context_len, int item) {
+  auto file = std::make_shared<KeptSetsFile>(read_kept_sets_file(path));
+  if (file->n_kv_heads != attrs.n_kv_heads || file->context_len != context_len)
+    throw InputError(path + ": kept sets of " + std::to_string(file->n_kv_heads) + " KV heads over a context of " +
+                     std::to_string(file->context_len) + " tokens, but the dump has " +
+                     std::to_string(attrs.n_kv_heads) + " KV heads and a context of " + std::to_string(context_len) +
+                     " (a kept.h5 of another dump or --window?)");
+  const int n = static_cast<int>(file->items.size());
+  if (item < 0 && n == 1) item = 0;
+  if (item < 0 || item >= n) {
+    std::string list;
+    for (int i = 0; i < n; ++i)
+      list += (i ? ", " : "") + std::to_string(i) + " = " + file->items[i].policy + " at " +
+              std::to_string(file->items[i].budget_tokens);
+    throw UsageError("--kept-item: " + (item < 0 ? std::string("the file holds ") + std::to_string(n) + " items; choose one"
+                                                : std::to_string(item) + " is not an item of " + path) +
+                     " (" + (list.empty() ? std::string("none") : list) + ")");
+  }
+  const KeptSetsItem& chosen = file->items[item];
+  KeptSets out;
+  out.policy = chosen.policy;
+  out.budget = std::to_string(chosen.budget_tokens);
+  out.positions = [file, item, path](int layer, int kv_head) {
+    const KeptSetsItem& it = file->items[item];
+    for (std::size_t l = 0; l < it.layers.size(); ++l)
+      if (it.layers[l] == layer) return it.kept[l].at(kv_head);
+    throw InputError(path + ": item " + std::to_string(item) + " has no kept sets for layer " + std::to_string(layer) +
+                     " (the run that wrote it replayed other --layers)");
+  };
+  return out;
 }
 
 }  // namespace kvsim::analysis

@@ -28,4 +28,11 @@ struct KeptSets {
 // double-counting rows would change the kept-set statistics.
 KeptSetProvider kept_sets_from_csv(const std::string& path, const DumpAttrs& attrs);
 
+// Item `item` (results.csv order; -1 = the only one) of a kept.h5 written by
+// replay/sweep --save-kept (io/kept_sets_file.hpp). InputError naming the file
+// when its KV heads or context length differ from the dump's (`attrs`,
+// `context_len`), or when the analysis asks for a layer the file lacks;
+// UsageError naming --kept-item, with the file's items, for a bad index.
+KeptSets kept_sets_from_kept_file(const std::string& path, const DumpAttrs& attrs, int context_len, int item);
+
 }  // namespace kvsim::analysis

@@ -26,6 +26,17 @@ struct KeptSetsItem {
   std::vector<KeptSet> kept;   // [layer index][KV head] positions
 };
 
+struct KeptSetsFile {
+  std::string dump;  // the label the writer recorded
+  int context_len = 0, n_kv_heads = 0;
+  std::vector<KeptSetsItem> items;
+};
+
+// Reads and checks a kept.h5 (untrusted): format and version, every offset
+// and position (in [0, C), ascending per KV head), one line InputError naming
+// the file and the object otherwise.
+KeptSetsFile read_kept_sets_file(const std::string& path);
+
 void write_kept_sets_file(const std::string& path, const std::string& dump_label, int context_len, int n_kv_heads,
                           const std::vector<KeptSetsItem>& items);
 

@@ -173,61 +173,6 @@ std::string float_dtype_name(const DatasetInfo& info) {
   return "unsupported";
 }
 
-H5Id open_attribute(hid_t file, const char* name, const std::string& file_name) {
-  if (H5Aexists(file, name) <= 0)
-    throw InputError(file_name + ": missing root attribute '" + std::string(name) + "'");
-  H5Id attr(H5Aopen(file, name, H5P_DEFAULT), H5Aclose);
-  if (!attr.valid()) throw InputError(file_name + ": cannot open attribute '" + name + "'");
-  return attr;
-}
-
-long long read_int_attribute(hid_t file, const char* name, const std::string& file_name) {
-  H5Id attr = open_attribute(file, name, file_name);
-  H5Id type(H5Aget_type(attr.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_INTEGER)
-    throw InputError(file_name + ": attribute '" + name + "' must be an integer");
-  long long value = 0;
-  if (H5Aread(attr.get(), H5T_NATIVE_LLONG, &value) < 0)
-    throw InputError(file_name + ": cannot read attribute '" + name + "'");
-  return value;
-}
-
-double read_float_attribute(hid_t file, const char* name, const std::string& file_name) {
-  H5Id attr = open_attribute(file, name, file_name);
-  H5Id type(H5Aget_type(attr.get()), H5Tclose);
-  H5T_class_t cls = H5Tget_class(type.get());
-  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-    throw InputError(file_name + ": attribute '" + name + "' must be a number");
-  double value = 0;
-  if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0)
-    throw InputError(file_name + ": cannot read attribute '" + name + "'");
-  return value;
-}
-
-std::string read_string_attribute(hid_t file, const char* name, const std::string& file_name) {
-  H5Id attr = open_attribute(file, name, file_name);
-  H5Id type(H5Aget_type(attr.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_STRING)
-    throw InputError(file_name + ": attribute '" + name + "' must be a string");
-  if (H5Tis_variable_str(type.get()) > 0) {
-    H5Id memtype(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(memtype.get(), H5T_VARIABLE);
-    H5Tset_cset(memtype.get(), H5Tget_cset(type.get()));
-    char* raw = nullptr;
-    if (H5Aread(attr.get(), memtype.get(), &raw) < 0 || raw == nullptr)
-      throw InputError(file_name + ": cannot read attribute '" + name + "'");
-    std::string value(raw);
-    H5free_memory(raw);
-    return value;
-  }
-  std::size_t size = H5Tget_size(type.get());
-  std::string buffer(size, '\0');
-  if (H5Aread(attr.get(), type.get(), buffer.data()) < 0)
-    throw InputError(file_name + ": cannot read attribute '" + name + "'");
-  buffer.resize(std::strlen(buffer.c_str()));
-  return buffer;
-}
-
 int checked_int(long long value, const char* name, const std::string& file_name) {
   if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max())
     throw InputError(file_name + ": attribute '" + name + "' out of range");

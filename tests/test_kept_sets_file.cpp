@@ -86,5 +86,60 @@ TEST(KeptSetsFile, SameRunSameBytesAndNoResume) {
   EXPECT_NE(r.err.find("--save-kept cannot be combined with --resume"), std::string::npos) << r.err;
 }
 
+// analyze --pca --kept kept.h5 flags exactly the tokens that replaying the
+// same policy and budget keeps (two independent paths to the same kept set).
+TEST(KeptSetsFile, AnalyzeReadsTheKeptFileLikeAReplay) {
+  ScratchDir dir;
+  const std::string dump = dir.file("d.h5");
+  ASSERT_EQ(run_kvsim("synth --out " + dump + " --layers 2 --heads 4 --kv-heads 2 --head-dim 8 --tokens 96 --seed 5")
+                .exit_code,
+            0);
+  ASSERT_EQ(run_kvsim("sweep --quiet --dump " + dump + " --policies keydiff,h2o --budgets 0.25 --save-kept --out " +
+                      dir.file("s"))
+                .exit_code,
+            0);
+  const std::string kept = dir.file("s/kept.h5");
+  auto r = run_kvsim("analyze --dump " + dump + " --pca --kept " + kept + " --out " + dir.file("a"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--kept-item: the file holds 2 items; choose one (0 = keydiff at 18, 1 = h2o at 18)"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(run_kvsim("analyze --dump " + dump + " --pca --kept " + kept + " --kept-item 1 --out " + dir.file("a"))
+                .exit_code,
+            0);
+  ASSERT_EQ(run_kvsim("analyze --dump " + dump + " --pca --policy h2o --budget 0.25 --out " + dir.file("b")).exit_code,
+            0);
+  auto kept_flags = [](const std::string& csv) {
+    std::istringstream in(csv);
+    std::string line, out;
+    while (std::getline(in, line)) out += line.substr(0, line.find(',', line.find(',') + 1)) + line.substr(line.rfind(',')) + "\n";
+    return out;
+  };
+  const std::string a = read_text(dir.file("a/pca_points.csv")), b = read_text(dir.file("b/pca_points.csv"));
+  EXPECT_EQ(kept_flags(a), kept_flags(b));
+  EXPECT_NE(a.find(",1\n"), std::string::npos);  // some tokens kept
+  EXPECT_NE(a.find(",0\n"), std::string::npos);  // some evicted
+}
+
+// A damaged kept.h5 (positions outside the context) ends in one line naming
+// the file and the dataset, exit 1.
+TEST(KeptSetsFile, ADamagedFileIsAnInputError) {
+  const std::string python = KVSIM_H5PY_PYTHON;
+  if (python.empty()) GTEST_SKIP() << "python3 with h5py not installed (apt-get install python3-h5py)";
+  ScratchDir dir;
+  const std::string dump = dir.file("d.h5");
+  ASSERT_EQ(run_kvsim("synth --out " + dump + " --layers 1 --heads 2 --kv-heads 1 --head-dim 8 --tokens 64").exit_code, 0);
+  ASSERT_EQ(run_kvsim("replay --quiet --dump " + dump + " --policy knorm --budget 0.5 --save-kept --out " +
+                      dir.file("s"))
+                .exit_code,
+            0);
+  std::ofstream(dir.file("damage.py")) << "import h5py, sys\nf = h5py.File(sys.argv[1], 'r+')\n"
+                                          "d = f['items/0/0/positions']\nd[0] = 9999\n";
+  ASSERT_EQ(run_shell(python + " " + dir.file("damage.py") + " " + dir.file("s/kept.h5")).exit_code, 0);
+  const auto r = run_kvsim("analyze --dump " + dump + " --pca --kept " + dir.file("s/kept.h5") + " --out " + dir.file("a"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("kept.h5: /items/0/0/positions: 9999 is outside the context [0, "), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace kvsim::test

@@ -18,6 +18,7 @@ namespace kvsim::cli {
 int cmd_analyze(const Args& args) {
   analysis::AnalyzeOptions o;
   std::string dump, layers, kept_file, policy, budget;
+  int kept_item = -1;
   ReplayOptions replay;
   ReplayOptionText replay_text;
   po::options_description desc("analyze options");
@@ -32,7 +33,9 @@ int cmd_analyze(const Args& args) {
   desc.add_options()
       ("bins", po::value(&o.n_bins)->default_value(10), "quantile bins of the key score (10 = deciles)")
       ("kept", po::value(&kept_file),
-       "PCA kept/evicted flags from a CSV with columns layer,kv_head,position")
+       "PCA kept/evicted flags from a CSV with columns layer,kv_head,position, or a kept.h5 (--save-kept)")
+      ("kept-item", po::value(&kept_item)->default_value(-1),
+       "with a kept.h5 of several (policy, budget) items: which one (results.csv item order, from 0)")
       ("policy,p", po::value(&policy), "PCA kept/evicted flags from replaying this policy (with --budget)")
       ("budget,b", po::value(&budget), "budget for --policy: tokens (512) or ratio of the context (0.1)");
   add_replay_options(desc, replay, replay_text, "--policy replay: ");
@@ -54,7 +57,10 @@ int cmd_analyze(const Args& args) {
   set_memory_context(dump);
   WarningLog warnings;
   if (!vm["window"].defaulted()) warn_if_window_ignored(warnings, o.window, reader.attrs());
-  if (!kept_file.empty())
+  if (!kept_file.empty() && std::filesystem::path(kept_file).extension() == ".h5")
+    o.kept = analysis::kept_sets_from_kept_file(kept_file, reader.attrs(),
+                                                resolve_context_len(reader.attrs(), o.window), kept_item);
+  else if (!kept_file.empty())
     o.kept = analysis::KeptSets{"file:" + kept_file, "", analysis::kept_sets_from_csv(kept_file, reader.attrs())};
   if (!policy.empty()) {
     EngineKeptSets replayed = kept_sets_from_engine(reader, policy, budget, replay, o.layers);
