@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   gnuplot-nox libgnuplot-iostream-dev fonts-dejavu-core
   python3-h5py python3-numpy
+  libopenmpi-dev openmpi-bin
   clang libclang-rt-14-dev
 )
 missing=()

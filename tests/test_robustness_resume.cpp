@@ -120,12 +120,12 @@ TEST(RobustResume, JournalEntryHoldingAnotherUnitIsRejected) {
   const std::string out = dir.file("o");
   auto r = run_shell("KVSIM_TEST_FAIL_AFTER_UNITS=7 " + std::string(KVSIM_BINARY) + " " + sweep(dump, out));
   ASSERT_EQ(r.exit_code, 1) << r.err;
-  const std::string wrong = out + "/partial/unit-1-layer0.txt";
+  const std::string wrong = out + "/partial/unit-d0-1-layer0.txt";
   ASSERT_TRUE(fs::exists(wrong));
-  fs::copy_file(out + "/partial/unit-0-layer0.txt", wrong, fs::copy_options::overwrite_existing);
+  fs::copy_file(out + "/partial/unit-d0-0-layer0.txt", wrong, fs::copy_options::overwrite_existing);
   r = run_kvsim(sweep(dump, out) + " --resume");
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find(wrong + ": resume journal entry holds item 0, layer 0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(wrong + ": resume journal entry holds dump 0, item 0, layer 0"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out + "/results.csv"));
 }
 

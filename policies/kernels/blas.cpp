@@ -1,6 +1,8 @@
 #include "policies/kernels/blas.hpp"
 
 #include <cblas.h>
+
+#include <algorithm>
 #include <cstddef>
 
 namespace kvsim {
@@ -35,6 +37,20 @@ void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int 
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float alpha, float beta) {
   sgemm(CblasNoTrans, CblasNoTrans, M, N, K, A, lda, B, ldb, C, ldc, alpha, beta);
+}
+
+void sgemm_nt_thread_invariant(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+                               int ldc) {
+  constexpr int kBlock = 64;
+  const int blocks = (N + kBlock - 1) / kBlock;
+  // A team of >= 2 threads is an active parallel region, in which OpenBLAS
+  // (OpenMP build) runs single-threaded; a team of one runs BLAS with one
+  // thread anyway. Either way every block is one single-threaded GEMM.
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < blocks; ++b) {
+    const int n0 = b * kBlock, nb = std::min(kBlock, N - n0);
+    sgemm_nt(M, nb, K, A, lda, B + std::size_t(n0) * ldb, ldb, C + n0, ldc);
+  }
 }
 
 }  // namespace kvsim

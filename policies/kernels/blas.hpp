@@ -12,4 +12,13 @@ void sgemm_tn(int M, int N, int K, const float* A, int lda, const float* B, int 
 void sgemm_nn(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
               int ldc, float alpha = 1.f, float beta = 0.f);
 
+// sgemm_nt whose bits do not depend on the thread count: a multi-threaded
+// OpenBLAS call may round differently from a single-threaded one, so the
+// columns are split into fixed blocks, each one single-threaded GEMM, run in
+// parallel. For products computed outside the engine's parallel loops
+// (where BLAS would otherwise use every thread), so that --threads and the
+// MPI layout never change a published digit.
+void sgemm_nt_thread_invariant(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+                               int ldc);
+
 }  // namespace kvsim

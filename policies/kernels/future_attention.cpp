@@ -71,7 +71,7 @@ void compute_future_attention(const LayerTensors& x, const LayerGeom& geom, Futu
         for (int c = 0; c < d; ++c) dst[c] = src[c] * inv;
       }
     fa.y.assign(std::size_t(W) * D, 0.f);
-    sgemm_nt(W, D, Hd, O.data(), Hd, x.o_proj->data(), Hd, fa.y.data(), D);
+    sgemm_nt_thread_invariant(W, D, Hd, O.data(), Hd, x.o_proj->data(), Hd, fa.y.data(), D);
     fa.y_norm.assign(W, 0.0);
     for (int i = 0; i < W; ++i) {
       double s = 0;

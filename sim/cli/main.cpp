@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/crash_guard.hpp"
+#include "sim/run/mpi_world.hpp"
 #include "sim/run/version.hpp"
 #include "io/errors.hpp"
 #include "io/json_error.hpp"
@@ -56,6 +57,46 @@ void print_usage(std::ostream& out) {
 
 }  // namespace
 
+template <class Command>
+int run_command(const std::string& sub, const Command& command, const kvsim::cli::Args& args) {
+  try {
+    return command(args);
+  } catch (const kvsim::UsageError& e) {
+    // Every rank checks the same arguments: rank 0 alone says what is wrong.
+    if (kvsim::MpiWorld::rank() == 0)
+      std::cerr << "kvsim " << sub << ": usage error: " << kvsim::one_line(e.what()) << "\n";
+    return 2;
+  } catch (const kvsim::InputError& e) {
+    std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.what()) << "\n";
+    return 1;
+  } catch (const kvsim::Interrupted& e) {
+    std::cerr << "kvsim " << sub << ": " << kvsim::one_line(e.what()) << "; the unfinished output was removed\n";
+    return 128 + e.signal;
+  }
+  // Library exceptions are wrapped where the file and field are known; these
+  // handlers are the safety net, and never print a library's raw message.
+  catch (const std::bad_alloc&) {
+    const std::string& context = kvsim::cli::memory_context();
+    std::cerr << "kvsim " << sub << ": error: " << (context.empty() ? "" : kvsim::one_line(context) + ": ")
+              << "out of memory: the input needs more memory than is available (see README \"Large dumps\")\n";
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.path1().string()) << ": " << e.code().message() << "\n";
+    return 1;
+  } catch (const nlohmann::json::exception& e) {
+    std::cerr << "kvsim " << sub << ": error: malformed JSON input: " << kvsim::one_line(kvsim::json_error_detail(e)) << "\n";
+    return 1;
+  } catch (const boost::program_options::error& e) {
+    if (kvsim::MpiWorld::rank() == 0)
+      std::cerr << "kvsim " << sub << ": usage error: " << kvsim::one_line(e.what()) << " (see kvsim " << sub << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "kvsim " << sub << ": error: internal error (" << kvsim::one_line(e.what())
+              << "); please report it with the command line\n";
+    return 1;
+  }
+}
+
 int main(int argc, char** argv) {
   // A file whose write failed (full disk) cannot be closed cleanly, and
   // libhdf5 1.10's exit-time cleanup crashes on it; every file kvsim writes is
@@ -87,38 +128,19 @@ int main(int argc, char** argv) {
     print_usage(std::cerr);
     return 2;
   }
+  kvsim::MpiWorld::start(&argc, &argv);
   kvsim::cli::Args args(argv + 2, argv + argc);
-  try {
-    return it->second.first(args);
-  } catch (const kvsim::UsageError& e) {
-    std::cerr << "kvsim " << sub << ": usage error: " << kvsim::one_line(e.what()) << "\n";
-    return 2;
-  } catch (const kvsim::InputError& e) {
-    std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.what()) << "\n";
-    return 1;
-  } catch (const kvsim::Interrupted& e) {
-    std::cerr << "kvsim " << sub << ": " << kvsim::one_line(e.what()) << "; the unfinished output was removed\n";
-    return 128 + e.signal;
+  int code = 2;
+  if (kvsim::MpiWorld::size() > 1 && sub != "sweep" && sub != "replay") {
+    if (kvsim::MpiWorld::rank() == 0)
+      std::cerr << "kvsim " << sub << ": usage error: only sweep and replay run over several MPI ranks; run kvsim "
+                << sub << " as one process\n";
+  } else {
+    code = run_command(sub, it->second.first, args);
   }
-  // Library exceptions are wrapped where the file and field are known; these
-  // handlers are the safety net, and never print a library's raw message.
-  catch (const std::bad_alloc&) {
-    const std::string& context = kvsim::cli::memory_context();
-    std::cerr << "kvsim " << sub << ": error: " << (context.empty() ? "" : kvsim::one_line(context) + ": ")
-              << "out of memory: the input needs more memory than is available (see README \"Large dumps\")\n";
-    return 1;
-  } catch (const std::filesystem::filesystem_error& e) {
-    std::cerr << "kvsim " << sub << ": error: " << kvsim::one_line(e.path1().string()) << ": " << e.code().message() << "\n";
-    return 1;
-  } catch (const nlohmann::json::exception& e) {
-    std::cerr << "kvsim " << sub << ": error: malformed JSON input: " << kvsim::one_line(kvsim::json_error_detail(e)) << "\n";
-    return 1;
-  } catch (const boost::program_options::error& e) {
-    std::cerr << "kvsim " << sub << ": usage error: " << kvsim::one_line(e.what()) << " (see kvsim " << sub << " --help)\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "kvsim " << sub << ": error: internal error (" << kvsim::one_line(e.what())
-              << "); please report it with the command line\n";
-    return 1;
-  }
+  // A failed rank ends every rank (the others may wait for it); the journal
+  // keeps what any rank finished, for --resume.
+  if (code != 0 && kvsim::MpiWorld::size() > 1) kvsim::MpiWorld::abort(code);
+  kvsim::MpiWorld::finish();
+  return code;
 }

@@ -231,7 +231,7 @@ double layer_out_err(const FutureAttention& fa, const LayerTensors& x, const std
   const auto& geom = fa.geom;
   const int W = geom.W(), D = geom.D, Hd = geom.H * geom.d;
   std::vector<float> yd(std::size_t(W) * D);
-  sgemm_nt(W, D, Hd, delta.data(), Hd, x.o_proj->data(), Hd, yd.data(), D);
+  sgemm_nt_thread_invariant(W, D, Hd, delta.data(), Hd, x.o_proj->data(), Hd, yd.data(), D);
   double acc = 0;
   for (int i = 0; i < W; ++i) {
     double s = 0;

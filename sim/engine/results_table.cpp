@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "analysis/tidy_csv.hpp"
@@ -21,8 +22,31 @@ std::string fmt(double v, const char* f = "%.9g") {
 }  // namespace
 
 std::string results_csv(const SweepResult& res, const std::string& dump_label) {
+  return std::string(kResultsHeader) + "\n" + results_csv_rows(res, dump_label);
+}
+
+void add_to_aggregate(const SweepResult& res, analysis::CorpusAggregate& aggregate) {
+  // (item, layer, metric) -> (sum, count) over finite rows
+  std::map<analysis::AggregateKey, std::pair<double, int>> per_layer;
+  for (const auto& r : res.rows) {
+    if (!std::isfinite(r.value)) continue;
+    auto& acc = per_layer[{r.item, r.layer, r.metric}];
+    acc.first += r.value;
+    acc.second += 1;
+  }
+  std::map<analysis::AggregateKey, std::pair<double, int>> all_layers;
+  for (const auto& [key, acc] : per_layer) {
+    const double value = acc.first / acc.second;
+    aggregate.add(key, value);
+    auto& all = all_layers[{key.item, -1, key.metric}];
+    all.first += value;
+    all.second += 1;
+  }
+  for (const auto& [key, acc] : all_layers) aggregate.add(key, acc.first / acc.second);
+}
+
+std::string results_csv_rows(const SweepResult& res, const std::string& dump_label) {
   std::ostringstream os;
-  os << "dump,policy,budget,budget_ratio,block,layer,head,metric,value\n";
   const std::string dump = csv_field(dump_label);
   std::vector<std::string> prefix;
   for (const auto& it : res.items)

@@ -68,6 +68,7 @@ class SweepRun {
 
  private:
   bool stop() const { return spec_.stop_requested && spec_.stop_requested(); }
+  bool computes(int layer) const { return !spec_.computes_layer || spec_.computes_layer(layer); }
   bool unfinished(int i) const { return std::count(done_[i].begin(), done_[i].end(), 0) > 0; }
   Policy& policy_of(int i) { return *plan_.policies[i]; }
 
@@ -93,6 +94,7 @@ class SweepRun {
       if (plan_.policy(p).pooling() == Pooling::model && needed) model_policies.push_back(p);
     }
     if (model_policies.empty()) return;
+    if (!computes(plan_.layers[0])) return;  // model-wide pooling makes the dump one unit: another rank's
     const auto t0 = Clock::now();
     const int C = plan_.geom.C;
     std::vector<std::vector<Scores>> scores(model_policies.size(), std::vector<Scores>(nL_));
@@ -163,6 +165,7 @@ class SweepRun {
     for (int i = 0; i < nI_; ++i)
       if (!done_[i][li]) w.todo.push_back(i);
     if (w.todo.empty()) return;  // every unit of this layer was resumed: not even read
+    if (!computes(layer)) return;  // another rank's unit
     if (stop()) {
       res_.stopped = true;
       return;
@@ -272,6 +275,10 @@ class SweepRun {
       for (const auto& s : records_[0][li].skipped) res_.skipped.push_back(s);
     for (int i = 0; i < nI_; ++i)
       for (int li = 0; li < nL_; ++li) {
+        if (!done_[i][li]) {
+          res_.complete = false;
+          continue;
+        }
         check_finite_rows(records_[i][li].rows, plan_.items[i], spec_.allow_nonfinite, &res_.warnings);
         for (const auto& r : records_[i][li].rows) {
           res_.rows.push_back(r);

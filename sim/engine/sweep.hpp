@@ -82,6 +82,10 @@ struct SweepSpec {
   bool allow_nonfinite = false;
   UnitStore* store = nullptr;  // optional journal of finished units (kept sets of resumed units are not restored)
   std::function<bool()> stop_requested;   // polled before each unit; true = stop cleanly
+  // Layers this process computes (MPI: its share of the units); empty = all.
+  // Unfinished units of other layers are neither read nor computed, and their
+  // rows are missing from the result (SweepResult::complete is false).
+  std::function<bool(int layer)> computes_layer;
 };
 
 struct SweepItem {
@@ -110,6 +114,7 @@ struct SweepResult {
   // Units = (item, layer) pairs. resumed: loaded from the store; computed: this run.
   long units_total = 0, units_resumed = 0, units_computed = 0;
   bool stopped = false;  // stop_requested() ended the run early: rows are incomplete
+  bool complete = true;  // every unit is in `rows` (false: SweepSpec::computes_layer left some to others)
 };
 
 // Throws UsageError (bad policy parameters for this dump, a policy or budget

@@ -71,9 +71,9 @@ SweepJournal::SweepJournal(const std::string& out_dir, nlohmann::json fingerprin
   started_ = true;
 }
 
-std::string SweepJournal::unit_path(int item, int layer) const {
-  return (fs::path(dir_) / (std::string(kUnitPrefix) + std::to_string(item) + "-layer" +
-                            std::to_string(layer) + ".txt"))
+std::string SweepJournal::unit_path(int dump, int item, int layer) const {
+  return (fs::path(dir_) / (std::string(kUnitPrefix) + "d" + std::to_string(dump) + "-" + std::to_string(item) +
+                            "-layer" + std::to_string(layer) + ".txt"))
       .string();
 }
 
@@ -86,23 +86,27 @@ long SweepJournal::units_on_disk() const {
 
 // Unit file: "skip,<kv head>,<reason>" and "row,<head>,<metric id>,<value %a>"
 // lines, then "end" (a file without it is not trusted).
-bool SweepJournal::load(int item, int layer, UnitRecord& out) const {
-  if (!started_) return false;
-  const std::string path = unit_path(item, layer);
+bool SweepJournal::load(int dump, int item, int layer, UnitRecord& out) const {
+  // Without started_: under MPI, another rank may have started the journal;
+  // any unit file here was written by this run (a fresh run refuses or
+  // clears an earlier journal when it starts).
+  const std::string path = unit_path(dump, item, layer);
   std::ifstream in(path);
   if (!in) return false;
   out = UnitRecord{};
   std::string line;
   // The header names the unit: a file copied or renamed onto another unit's
   // name must not pass for it.
-  int header_item = -1, header_layer = -1;
+  int header_dump = -1, header_item = -1, header_layer = -1;
   char tail = 0;
   if (!std::getline(in, line) ||
-      std::sscanf(line.c_str(), "# kvsim resume journal: item %d, layer %d%c", &header_item, &header_layer, &tail) != 2)
+      std::sscanf(line.c_str(), "# kvsim resume journal: dump %d, item %d, layer %d%c", &header_dump, &header_item,
+                  &header_layer, &tail) != 3)
     throw InputError(path + ": damaged resume journal entry; delete it (that unit is recomputed) and rerun with --resume");
-  if (header_item != item || header_layer != layer)
-    throw InputError(path + ": resume journal entry holds item " + std::to_string(header_item) + ", layer " +
-                     std::to_string(header_layer) + ", not the unit its name says (item " + std::to_string(item) +
+  if (header_dump != dump || header_item != item || header_layer != layer)
+    throw InputError(path + ": resume journal entry holds dump " + std::to_string(header_dump) + ", item " +
+                     std::to_string(header_item) + ", layer " + std::to_string(header_layer) +
+                     ", not the unit its name says (dump " + std::to_string(dump) + ", item " + std::to_string(item) +
                      ", layer " + std::to_string(layer) + "); delete it (that unit is recomputed) and rerun with --resume");
   bool complete = false;
   while (std::getline(in, line)) {
@@ -132,7 +136,7 @@ bool SweepJournal::load(int item, int layer, UnitRecord& out) const {
   return true;
 }
 
-void SweepJournal::save(int item, int layer, const UnitRecord& unit) {
+void SweepJournal::save(int dump, int item, int layer, const UnitRecord& unit) {
   if (!started_) {
     fs::create_directories(dir_);
     nlohmann::json j = {{"fingerprint", fingerprint_},
@@ -142,7 +146,7 @@ void SweepJournal::save(int item, int layer, const UnitRecord& unit) {
     started_ = true;
   }
   std::ostringstream os;
-  os << "# kvsim resume journal: item " << item << ", layer " << layer << "\n";
+  os << "# kvsim resume journal: dump " << dump << ", item " << item << ", layer " << layer << "\n";
   for (const auto& s : unit.skipped) os << "skip," << s.kv_head << "," << s.reason << "\n";
   char buf[64];
   for (const auto& r : unit.rows) {
@@ -150,7 +154,7 @@ void SweepJournal::save(int item, int layer, const UnitRecord& unit) {
     os << "row," << r.head << "," << r.metric << "," << buf << "\n";
   }
   os << "end\n";
-  write_file_atomically(unit_path(item, layer), os.str());
+  write_file_atomically(unit_path(dump, item, layer), os.str());
   ++saved_;
   if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
   if (fail_after_ >= 0 && saved_ >= fail_after_)

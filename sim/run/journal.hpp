@@ -1,7 +1,7 @@
 #pragma once
 // The resume journal of a sweep: DIR/partial/ holds progress.json (a
 // fingerprint of the run: dump identity, policies, budgets, options, layers)
-// and one small file per finished (policy, budget, layer) unit with its rows
+// and one small file per finished (dump, policy, budget, layer) unit with its rows
 // in exact (hex-float) form, each written atomically the moment the unit is
 // done. A resumed run loads those units instead of recomputing them and
 // assembles results.csv in canonical order, byte-identical to an
@@ -13,7 +13,7 @@
 
 namespace kvsim {
 
-class SweepJournal : public UnitStore {
+class SweepJournal {
  public:
   // resume = false: refuses (UsageError) to overwrite the finished units of an
   //   earlier interrupted run; resume = true: an existing journal must have the
@@ -21,8 +21,9 @@ class SweepJournal : public UnitStore {
   // Nothing is written until the first unit is saved.
   SweepJournal(const std::string& out_dir, nlohmann::json fingerprint, bool resume);
 
-  bool load(int item, int layer, UnitRecord& out) const override;
-  void save(int item, int layer, const UnitRecord& unit) override;
+  // Units are keyed by the dump's index in the corpus, the item and the layer.
+  bool load(int dump, int item, int layer, UnitRecord& out) const;
+  void save(int dump, int item, int layer, const UnitRecord& unit);
 
   long units_on_disk() const;  // finished units the journal holds now
   const std::string& dir() const { return dir_; }
@@ -36,11 +37,23 @@ class SweepJournal : public UnitStore {
   static constexpr const char* kDelayEnv = "KVSIM_TEST_UNIT_DELAY_MS";
 
  private:
-  std::string unit_path(int item, int layer) const;
+  std::string unit_path(int dump, int item, int layer) const;
   std::string dir_;
   nlohmann::json fingerprint_;
   bool started_ = false;  // progress.json written
   long saved_ = 0, fail_after_ = -1, delay_ms_ = 0;
+};
+
+// The journal's units of one dump, as the sweep engine stores them.
+class DumpJournal : public UnitStore {
+ public:
+  DumpJournal(SweepJournal& journal, int dump) : journal_(journal), dump_(dump) {}
+  bool load(int item, int layer, UnitRecord& out) const override { return journal_.load(dump_, item, layer, out); }
+  void save(int item, int layer, const UnitRecord& unit) override { journal_.save(dump_, item, layer, unit); }
+
+ private:
+  SweepJournal& journal_;
+  int dump_;
 };
 
 }  // namespace kvsim

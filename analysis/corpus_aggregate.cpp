@@ -1,0 +1,39 @@
+#include "analysis/corpus_aggregate.hpp"
+
+#include <sstream>
+
+#include "analysis/bootstrap.hpp"
+#include "analysis/tidy_csv.hpp"
+
+namespace kvsim::analysis {
+
+namespace {
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t key_seed(std::uint64_t seed, const AggregateKey& k) {
+  std::uint64_t h = splitmix64(seed);
+  for (const int v : {k.item, k.layer, k.metric}) h = splitmix64(h ^ static_cast<std::uint64_t>(std::int64_t(v)));
+  return h;
+}
+}  // namespace
+
+std::string CorpusAggregate::csv(const std::vector<AggregateItem>& items, const std::vector<std::string>& metric_names,
+                                 std::uint64_t seed) const {
+  std::ostringstream os;
+  os << kAggregateHeader << "\n";
+  for (const auto& [key, vals] : values_) {
+    const AggregateItem& it = items.at(key.item);
+    const MeanWithInterval m = bootstrap_mean(vals, key_seed(seed, key));
+    os << csv_field(it.policy) << "," << csv_field(it.budget) << "," << it.block << "," << key.layer << ","
+       << csv_field(metric_names.at(key.metric)) << "," << m.n << "," << format_number(m.mean) << ","
+       << format_number(m.sd) << "," << format_number(m.ci_lo) << "," << format_number(m.ci_hi) << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace kvsim::analysis
