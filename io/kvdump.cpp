@@ -477,6 +477,7 @@ LayerTensors DumpReader::read_layer(int layer, const LayerFields& fields) const 
 struct DumpWriter::Impl {
   DumpAttrs attrs;
   StorageType storage;
+  DumpLayout layout;
   std::unique_ptr<AtomicFile> target;
   H5Id file;
   H5Id layers_group;
@@ -519,6 +520,10 @@ void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,
     chunk = {std::min<hsize_t>(dims[0], 4096)};
   }
   H5Pset_chunk(dcpl.get(), rank, chunk.data());
+  if (layout.compact) {
+    H5Pset_shuffle(dcpl.get());
+    H5Pset_deflate(dcpl.get(), 6);
+  }
   H5Id ds(H5Dcreate2(parent, name.c_str(), float_type.get(), space.get(), H5P_DEFAULT, dcpl.get(),
                      H5P_DEFAULT),
           H5Dclose);
@@ -537,18 +542,21 @@ void DumpWriter::Impl::write_dataset(hid_t parent, const std::string& name,
     throw InputError(target->final_path() + ": cannot write dataset " + where + ": " + write_failure_reason());
 }
 
-DumpWriter::DumpWriter(const std::string& path, DumpAttrs attrs, StorageType storage)
+DumpWriter::DumpWriter(const std::string& path, DumpAttrs attrs, StorageType storage, DumpLayout layout)
     : impl_(std::make_unique<Impl>()) {
   silence_hdf5_errors();
   attrs.validate(path);
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   impl_->attrs = attrs;
   impl_->storage = storage;
+  impl_->layout = layout;
   impl_->target = std::make_unique<AtomicFile>(path);
   impl_->written.assign(static_cast<std::size_t>(attrs.n_layers), false);
   H5Id fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
   H5Pset_obj_track_times(fcpl.get(), 0);
-  impl_->file = H5Id(H5Fcreate(impl_->target->temp_path().c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT), H5Fclose);
+  H5Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (layout.compact) H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110);
+  impl_->file = H5Id(H5Fcreate(impl_->target->temp_path().c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), H5Fclose);
   if (!impl_->file.valid())
     throw InputError(path + ": cannot create file (directory missing or not writable?)");
   impl_->float_type = storage == StorageType::f16 ? make_half_type() : H5Id(H5Tcopy(H5T_IEEE_F32LE), H5Tclose);

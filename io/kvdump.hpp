@@ -19,6 +19,14 @@ using Vector = xt::xtensor<float, 1>;
 
 enum class StorageType { f32, f16 };
 
+// How a dump is laid out on disk. `compact`: the HDF5 1.10 file format
+// (smaller chunk indices) and shuffle + deflate on every tensor: about 20%
+// smaller for f16 tensors, read transparently by kvsim and h5py (HDF5 >= 1.10),
+// at some decompression cost. For bundled corpora, where bytes are scarce.
+struct DumpLayout {
+  bool compact = false;
+};
+
 struct DumpAttrs {
   int version = 1;
   std::string model = "unknown";
@@ -86,7 +94,8 @@ class DumpReader {
 
 class DumpWriter {
  public:
-  DumpWriter(const std::string& path, DumpAttrs attrs, StorageType storage = StorageType::f32);
+  DumpWriter(const std::string& path, DumpAttrs attrs, StorageType storage = StorageType::f32,
+             DumpLayout layout = {});
   ~DumpWriter();  // an unfinished dump's temporary file is removed
   DumpWriter(const DumpWriter&) = delete;
   DumpWriter& operator=(const DumpWriter&) = delete;

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "analysis/plot/corpus_curves.hpp"
 #include "analysis/plot/plots.hpp"
 #include "analysis/plot/policy_colors.hpp"
 #include "analysis/plot/results_selection.hpp"
@@ -81,8 +82,8 @@ std::string budget_tics(const std::vector<double>& ratios) {
 }
 
 // "<axis label>, mean over heads", on two lines when too long for the axis.
-std::string ylabel(const MetricDescription& metric, const CurveKind& kind) {
-  const std::string over = std::string("mean over ") + kind.averaged_over;
+std::string ylabel(const MetricDescription& metric, const CurveKind& kind, bool corpus) {
+  const std::string over = std::string("mean over ") + kind.averaged_over + (corpus ? " and dumps" : "");
   constexpr std::size_t kFitsOneLine = 52;  // characters; the axis holds ~55 at 650 px
   const std::size_t length = utf8::split_code_points(metric.axis_label + over).size();
   return metric.axis_label + (length > kFitsOneLine ? "\n" : ", ") + over;
@@ -92,8 +93,12 @@ PlotFiles plot_curves(const CurveOptions& o, const CurveKind& kind) {
   const auto table = analysis::CsvTable::read(o.results);
   const std::string metric = o.metric.empty() ? metric_name(kind.default_metric) : o.metric;
   const MetricDescription described = describe_metric(metric);
-  const auto rows = select_results(table, {metric, kind.layer_level, o.dump, o.block});
-  CurveTable curves = curves_by_policy(rows);
+  // A corpus (several dumps, none chosen): means over dumps with their 95% intervals.
+  std::optional<CorpusCurves> corpus;
+  if (!o.dump && dumps_in(table).size() > 1) corpus = corpus_curves(o.results, metric, o.block);
+  std::vector<ResultRow> rows;
+  if (!corpus) rows = select_results(table, {metric, kind.layer_level, o.dump, o.block});
+  CurveTable curves = corpus ? corpus->curves : curves_by_policy(rows);
   curves.erase(kPolicyFull);
   if (curves.empty())
     throw InputError(o.results + ": metric '" + metric + "' has rows only for policy '" +
@@ -112,15 +117,14 @@ PlotFiles plot_curves(const CurveOptions& o, const CurveKind& kind) {
 
   GnuplotFigure fig(1150, 650);
   const std::string model = o.figure.model.empty() ? model_beside(o.results) : o.figure.model;
-  const std::string title = o.figure.title.empty()
-                                ? described.title + " vs budget\n" +
-                                      dump_and_model(rows.front().dump, model) + ", block " +
-                                      std::to_string(rows.front().block)
-                                : o.figure.title;
+  const std::string where =
+      corpus ? "corpus of n = " + std::to_string(corpus->n_dumps) + " dumps, block " + std::to_string(corpus->block)
+             : dump_and_model(rows.front().dump, model) + ", block " + std::to_string(rows.front().block);
+  const std::string title = o.figure.title.empty() ? described.title + " vs budget\n" + where : o.figure.title;
   std::ostringstream gp;
   gp << "set title " << gp_quote(title) << "\n"
      << "set xlabel 'KV budget (% of context tokens kept per KV head)'\n"
-     << "set ylabel " << gp_quote(ylabel(described, kind)) << "\n"
+     << "set ylabel " << gp_quote(ylabel(described, kind, corpus.has_value())) << "\n"
      << "set key outside right top Left reverse spacing 1.15\n";
   const bool log_x = ratios.size() > 1 && ratios.back() / std::max(ratios.front(), 1e-12) >= 5;
   if (log_x) gp << "set logscale x\n";
@@ -164,7 +168,9 @@ PlotFiles plot_curves(const CurveOptions& o, const CurveKind& kind) {
     for (const auto& p : banded) which += (which.empty() ? "" : ", ") + p;
     plots.push_back("keyentry with filledcurves lc rgb '" +
                     (banded.size() == 1 ? band_color : std::string("#888888")) + "' title " +
-                    gp_quote(std::string("p5–p95 over ") + kind.averaged_over + ": " + which));
+                    gp_quote((corpus ? std::string("95% bootstrap interval over dumps: ")
+                                     : std::string("p5–p95 over ") + kind.averaged_over + ": ") +
+                             which));
   }
   gp << "plot ";
   for (std::size_t i = 0; i < plots.size(); ++i) gp << (i ? ", \\\n     " : "") << plots[i];

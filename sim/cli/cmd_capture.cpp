@@ -37,6 +37,7 @@ std::string read_text_file(const std::string& path, const char* option) {
 
 int cmd_capture(const Args& args) {
   po::options_description desc("capture options");
+  bool no_q_pre_rope = false, compact = false;
   std::string model_path, tokenizer_path, prompt_file, question_file, tokens_file, out_path, dtype, model_name;
   int context_len = 0, generate = 0, max_layers = 0;
   desc.add_options()
@@ -50,6 +51,8 @@ int cmd_capture(const Args& args) {
       ("ignore-eos", po::bool_switch(), "keep generating past an end-of-sequence token")
       ("no-bos", po::bool_switch(), "with --prompt-file: do not prepend the BOS token")
       ("dtype", po::value(&dtype)->default_value("f32"), "storage type in the dump: f32 | f16")
+      ("no-q-pre-rope", po::bool_switch(&no_q_pre_rope), "do not record the pre-RoPE queries (a smaller dump)")
+      ("compact", po::bool_switch(&compact), "HDF5 1.10 format with shuffle + deflate: a smaller dump, slower to read")
       ("model-name", po::value(&model_name), "`model` attribute (default: the checkpoint's name)")
       ("max-layers", po::value(&max_layers), "run and record only the first N layers: an intentionally truncated model "
                                              "(default: all; a config.json with fewer layers than the checkpoint is an error)")
@@ -126,6 +129,8 @@ int cmd_capture(const Args& args) {
   meta.model_name = !model_name.empty() ? model_name : truncated ? model.name + " (" + truncation + ")" : model.name;
   meta.source = model.format == "llama2c" ? "llama2c" : "kvsim-capture";
   meta.storage = storage;
+  meta.q_pre_rope = !no_q_pre_rope;
+  meta.layout.compact = compact;
   write_capture_dump(out_path, model, result, tokenizer.get(), meta, throw_if_interrupted);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

@@ -158,7 +158,7 @@ void write_capture_dump(const std::string& path, const LoadedModel& model, const
   // kvdump requires C < T; a dump with no future part leaves it to --window.
   if (result.context_len < attrs.n_tokens) attrs.context_len = result.context_len;
 
-  DumpWriter writer(path, attrs, meta.storage);
+  DumpWriter writer(path, attrs, meta.storage, meta.layout);
   std::vector<std::string> text;
   if (tokenizer) {
     for (int id : result.tokens) text.push_back(tokenizer->token_text(id));
@@ -166,7 +166,9 @@ void write_capture_dump(const std::string& path, const LoadedModel& model, const
   writer.write_tokens(result.tokens, text);
   for (int l = 0; l < c.n_layers; ++l) {
     if (checkpoint) checkpoint();
-    writer.write_layer(l, result.layer_tensors(model, l));
+    LayerTensors tensors = result.layer_tensors(model, l);
+    if (!meta.q_pre_rope) tensors.q_pre_rope.reset();
+    writer.write_layer(l, tensors);
   }
   writer.finish();
 }

@@ -44,6 +44,8 @@ struct DumpMetadata {
   std::string model_name;
   std::string source;  // DESIGN §1 `source`
   StorageType storage = StorageType::f32;
+  DumpLayout layout;
+  bool q_pre_rope = true;  // false: no /layers/<l>/q_pre_rope (smaller dumps; policies that need it say so)
 };
 
 // Writes `result` as kvdump v1 (atomically: the DumpWriter renames on finish).
