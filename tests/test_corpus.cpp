@@ -334,3 +334,56 @@ TEST(CorpusMpi, OtherCommandsRefuseSeveralRanks) {
 
 }  // namespace
 }  // namespace kvsim::test
+
+namespace kvsim::test {
+namespace {
+
+// analyze --correlation on a corpus: each dump's rows are its own run's, and
+// the summary's layer -1 mean is the mean over dumps of each dump's mean over
+// its per-head rows.
+TEST(CorpusAnalyze, CorrelationRowsPerDumpAndASummaryOverDumps) {
+  ScratchDir dir;
+  const std::string a = synth_dump(dir, "a.h5", 1), b = synth_dump(dir, "b.h5", 2);
+  auto r = run_kvsim("analyze --correlation --dump " + a + " --dump " + b + " --out " + dir.file("c"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_kvsim("analyze --correlation --dump " + b + " --out " + dir.file("b"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string all = read_text(dir.file("c/correlation.csv"));
+  std::string own = read_text(dir.file("b/correlation.csv"));
+  own = own.substr(own.find('\n') + 1);
+  EXPECT_EQ(rows_of(all, "b.h5"), own);
+  std::map<std::string, std::pair<double, int>> per_dump;
+  std::istringstream in(all);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) f.push_back(cell);
+    if (f[1] == "keydiff" && f[4] == "spearman_rho" && f[3] != "-1" && f[5] != "nan") {
+      per_dump[f[0]].first += std::stod(f[5]);
+      per_dump[f[0]].second += 1;
+    }
+  }
+  ASSERT_EQ(per_dump.size(), 2u);
+  // two layers with the same number of heads: the mean of layer means is the mean of rows
+  const double expect = (per_dump["a.h5"].first / per_dump["a.h5"].second +
+                         per_dump["b.h5"].first / per_dump["b.h5"].second) / 2;
+  const std::string summary = read_text(dir.file("c/correlation_corpus.csv"));
+  const std::string key = "keydiff,-1,spearman_rho,2,";
+  const auto at = summary.find(key);
+  ASSERT_NE(at, std::string::npos) << summary;
+  EXPECT_NEAR(std::stod(summary.substr(at + key.size())), expect, 1e-8);
+}
+
+TEST(CorpusAnalyze, KeptFileIsRefusedForACorpus) {
+  ScratchDir dir;
+  const std::string a = synth_dump(dir, "a.h5", 1), b = synth_dump(dir, "b.h5", 2);
+  const auto r = run_kvsim("analyze --pca --kept k.h5 --dump " + a + " --dump " + b + " --out " + dir.file("c"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--kept holds one dump's kept sets"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kvsim::test
