@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
 # README command 1: install dependencies, build, and run the main job on the
-# bundled real dump (data/tinystories656k-kite.h5): replay sweep of every
-# policy, analysis (KeyDiff correlation, PCA key diversity), figures, and the
-# three notebooks. Everything lands in out/main/ (figures in out/main/figures/).
+# bundled real corpus (data/corpus/: 16 dumps, 8 prompts x 2 models): replay
+# sweep of every policy with aggregates and 95% intervals over dumps, the
+# KeyDiff correlation per dump and over the corpus, corpus figures; then the
+# per-dump figures (heatmap, PCA, diversity) and the three notebooks on the
+# bundled dump data/tinystories656k-kite.h5. Everything lands in out/main/
+# (figures in out/main/figures/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 KVSIM=build/kvsim
 DUMP=${KVSIM_MAIN_DUMP:-data/tinystories656k-kite.h5}
+CORPUS=${KVSIM_MAIN_CORPUS:-data/corpus/corpus.txt}
 OUT=out/main
 FIG=$OUT/figures
 mkdir -p "$OUT" "$FIG"
 
+echo "== corpus sweep: every policy x budgets 2%..50%, block 128, on $CORPUS"
+"$KVSIM" sweep --dump-list "$CORPUS" --policies all --budgets 0.02,0.05,0.1,0.2,0.3,0.5 --block 128 \
+  --out "$OUT/corpus_sweep"
+
+echo "== corpus analysis: KeyDiff distinctiveness vs attention, per dump and over the corpus"
+"$KVSIM" analyze --dump-list "$CORPUS" --correlation --out "$OUT/corpus_analysis"
+
+echo "== corpus figures (mean over dumps, 95% bootstrap interval)"
+"$KVSIM" plot recall --in "$OUT/corpus_sweep" --out "$FIG" --name corpus_recall
+"$KVSIM" plot layer-error --in "$OUT/corpus_sweep" --out "$FIG" --name corpus_layer_error
+
 echo "== dump"
 "$KVSIM" inspect "$DUMP" --stats
 
-echo "== replay sweep: every policy x budgets 2%..50%, block 128"
+echo "== replay sweep of the bundled dump: every policy x budgets 2%..50%, block 128"
 "$KVSIM" sweep --dump "$DUMP" --policies all --budgets 0.02,0.05,0.1,0.2,0.3,0.5 --block 128 --out "$OUT/sweep"
 
 echo "== analysis: KeyDiff distinctiveness vs attention; PCA key diversity with keydiff's kept set at 10%"
@@ -38,5 +53,6 @@ for nb in build/nb_*; do
 done
 
 echo
-echo "Done. Results: $OUT/sweep/results.csv; analysis CSVs: $OUT/analysis/;"
+echo "Done. Corpus: $OUT/corpus_sweep/{results,aggregate}.csv, $OUT/corpus_analysis/correlation_corpus.csv;"
+echo "bundled dump: $OUT/sweep/results.csv; analysis CSVs: $OUT/analysis/;"
 echo "figures (PNG + SVG): $FIG/ and $OUT/notebooks/*/; notebook reports: $OUT/notebooks/*/report.md"
