@@ -387,3 +387,29 @@ TEST(CorpusAnalyze, KeptFileIsRefusedForACorpus) {
 
 }  // namespace
 }  // namespace kvsim::test
+
+namespace kvsim::test {
+namespace {
+
+// The diversity figure draws one dump: a corpus's gathered bins are refused
+// (they used to show the last dump's bins alone, without a word).
+TEST(CorpusAnalyze, DiversityPlotRefusesTheBinsOfSeveralDumps) {
+  ScratchDir dir;
+  const std::string a = synth_dump(dir, "a.h5", 1), b = synth_dump(dir, "b.h5", 2);
+  auto r = run_kvsim("analyze --correlation --dump " + a + " --dump " + b + " --out " + dir.file("c"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_kvsim("plot diversity --in " + dir.file("c") + " --out " + dir.file("f"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("holds 2 dumps; plot diversity draws one"), std::string::npos) << r.err;
+  r = run_kvsim("plot diversity --in " + dir.file("c/per_dump/1") + " --out " + dir.file("f"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // PCA points of two dumps lie in two different bases: refused too.
+  r = run_kvsim("analyze --pca --dump " + a + " --dump " + b + " --out " + dir.file("p"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_kvsim("plot pca --in " + dir.file("p") + " --layer 0 --head 0 --out " + dir.file("f"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("holds 2 dumps; plot pca draws one"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kvsim::test

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "analysis/diversity_correlation.hpp"
@@ -34,6 +35,15 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
   const auto s_score = stats.column("score"), s_layer = stats.column("layer"),
              s_head = stats.column("head"), s_metric = stats.column("metric"),
              s_value = stats.column("value");
+
+  // A corpus's gathered CSVs hold every dump's rows: drawing them here would
+  // silently show whichever dump came last.
+  std::set<std::string> dumps;
+  for (std::size_t r = 0; r < bins.rows(); ++r) dumps.insert(bins.text(r, b_dump));
+  if (dumps.size() > 1)
+    throw UsageError(o.bins + " holds " + std::to_string(dumps.size()) +
+                     " dumps; plot diversity draws one: use a corpus analysis's per_dump/<index>/ folder "
+                     "(its summary over dumps is correlation_corpus.csv)");
 
   // Left panel: pooled bins of the chosen layer (head -1).
   std::map<std::string, std::map<int, double>> decile_y;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <set>
+
 #include "analysis/analyze_dump.hpp"
 #include "analysis/plot/plots.hpp"
 #include "analysis/plot/results_selection.hpp"
@@ -49,6 +51,13 @@ PlotFiles plot_pca(const PcaPlotOptions& o) {
     double x, y, attention;
     bool kept;
   };
+  // A corpus's gathered points hold every dump's PCA (each in its own
+  // basis): drawn together they would be meaningless.
+  std::set<std::string> dumps;
+  for (std::size_t r = 0; r < t.rows(); ++r) dumps.insert(t.text(r, c_dump));
+  if (dumps.size() > 1)
+    throw UsageError(o.points + " holds " + std::to_string(dumps.size()) +
+                     " dumps; plot pca draws one: use a corpus analysis's per_dump/<index>/ folder");
   std::vector<Point> points;
   std::string dump, policy, budget;
   for (std::size_t r = 0; r < t.rows(); ++r) {
