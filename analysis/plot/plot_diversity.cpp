@@ -1,5 +1,6 @@
 // KeyDiff's claim at a glance (output of `kvsim analyze --correlation`):
-// attention received per score decile, and Spearman rho per layer.
+// attention received per score decile, and Spearman rho per layer; on a
+// corpus analysis's gathered CSVs, means over dumps with 95% intervals.
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
@@ -7,7 +8,9 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "analysis/bootstrap.hpp"
 #include "analysis/diversity_correlation.hpp"
 #include "analysis/plot/plots.hpp"
 #include "analysis/plot/policy_colors.hpp"
@@ -17,12 +20,24 @@
 
 namespace kvsim::plot {
 
+using analysis::MeanWithInterval;
+
 namespace {
 
 const char* kScores[] = {analysis::kScoreKeyDiff, analysis::kScoreKNorm};
 const char* kScoreLegend[] = {"KeyDiff: −cos(k, mean unit key)", "K-norm: −‖k‖"};
 // each score in the colour of the policy that keeps by it
 const std::string kScoreColor[] = {policy_color("keydiff"), policy_color("knorm")};
+
+// Per-dump values of one quantity (a bin's mean attention, a layer's rho),
+// in the order the dumps appear; one dump gives one value.
+using PerDump = std::vector<double>;
+
+MeanWithInterval summarise(const PerDump& values, std::uint64_t stream) {
+  // Fixed seed: a figure's band is the same on every redraw (analysis's own
+  // intervals use the run's --seed; a plot has no seed of its own).
+  return analysis::bootstrap_mean(values, 0x6B76'7369'6D00ULL + stream);
+}
 
 }  // namespace
 
@@ -32,48 +47,59 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
   const auto b_dump = bins.column("dump"), b_score = bins.column("score"),
              b_layer = bins.column("layer"), b_head = bins.column("head"), b_bin = bins.column("bin"),
              b_y = bins.column("y_mean");
-  const auto s_score = stats.column("score"), s_layer = stats.column("layer"),
+  const auto s_dump = stats.column("dump"), s_score = stats.column("score"), s_layer = stats.column("layer"),
              s_head = stats.column("head"), s_metric = stats.column("metric"),
              s_value = stats.column("value");
 
-  // A corpus's gathered CSVs hold every dump's rows: drawing them here would
-  // silently show whichever dump came last.
-  std::set<std::string> dumps;
-  for (std::size_t r = 0; r < bins.rows(); ++r) dumps.insert(bins.text(r, b_dump));
-  if (dumps.size() > 1)
-    throw UsageError(o.bins + " holds " + std::to_string(dumps.size()) +
-                     " dumps; plot diversity draws one: use a corpus analysis's per_dump/<index>/ folder "
-                     "(its summary over dumps is correlation_corpus.csv)");
-
-  // Left panel: pooled bins of the chosen layer (head -1).
-  std::map<std::string, std::map<int, double>> decile_y;
+  // A corpus analysis's gathered CSVs hold every dump's rows: each point is
+  // then the mean over dumps with its 95% bootstrap interval (a band on the
+  // left, error bars on the right). A value listed twice for one dump would
+  // be counted twice: refused.
+  std::vector<std::string> dumps;
+  std::set<std::string> seen_dumps;
+  std::set<std::tuple<std::string, std::string, int, int>> seen_bins, seen_rho;
+  std::map<std::string, std::map<int, PerDump>> bin_y;  // score -> bin -> per dump
   double y_lo = std::numeric_limits<double>::infinity(), y_hi = 0;
-  std::string dump;
   for (std::size_t r = 0; r < bins.rows(); ++r) {
+    const std::string dump = bins.text(r, b_dump);
+    if (seen_dumps.insert(dump).second) dumps.push_back(dump);
     if (bins.number(r, b_head) != -1 || bins.number(r, b_layer) != o.layer) continue;
+    const int bin = int(bins.number(r, b_bin));
+    if (!seen_bins.insert({dump, bins.text(r, b_score), bin, 0}).second)
+      throw InputError(o.bins + ": bin " + std::to_string(bin) + " of score '" + bins.text(r, b_score) +
+                       "' appears twice for dump '" + dump + "'");
     const double y = bins.number(r, b_y);
-    decile_y[bins.text(r, b_score)][int(bins.number(r, b_bin))] = y;
+    if (!std::isfinite(y)) continue;  // an empty bin: that dump says nothing there
+    bin_y[bins.text(r, b_score)][bin].push_back(y);
     if (y > 0) {
       y_lo = std::min(y_lo, y);
       y_hi = std::max(y_hi, y);
     }
-    dump = bins.text(r, b_dump);
   }
-  if (decile_y.empty())
+  if (bin_y.empty())
     throw InputError(o.bins + ": no pooled bins (head -1) for layer " + std::to_string(o.layer) +
                      (o.layer == -1 ? " (-1 = all layers)" : ""));
+  const bool corpus = dumps.size() > 1;
 
   // Right panel: per-layer mean rho; pooled numbers for the subtitle.
-  std::map<std::string, std::map<int, double>> layer_rho;
-  std::map<std::string, double> pooled_rho, pooled_share;
+  std::map<std::string, std::map<int, PerDump>> layer_rho;
+  std::map<std::string, PerDump> pooled_rho, pooled_share;
   for (std::size_t r = 0; r < stats.rows(); ++r) {
     if (stats.number(r, s_head) != -1) continue;
     const std::string metric = stats.text(r, s_metric), score = stats.text(r, s_score);
     const int layer = int(stats.number(r, s_layer));
     const double v = stats.number(r, s_value);
-    if (metric == "spearman_rho_mean" && layer >= 0) layer_rho[score][layer] = v;
-    if (layer == -1 && metric == "spearman_rho_mean") pooled_rho[score] = v;
-    if (layer == -1 && metric == "share_rho_positive") pooled_share[score] = v;
+    if (metric != "spearman_rho_mean" && metric != "share_rho_positive") continue;
+    if (!seen_dumps.count(stats.text(r, s_dump)))
+      throw InputError(o.stats + ": dump '" + stats.text(r, s_dump) + "' is not in " + o.bins +
+                       " (the two files come from different analyses)");
+    if (!seen_rho.insert({stats.text(r, s_dump), score + "/" + metric, layer, 0}).second)
+      throw InputError(o.stats + ": '" + metric + "' of score '" + score + "', layer " + std::to_string(layer) +
+                       " appears twice for dump '" + stats.text(r, s_dump) + "'");
+    if (!std::isfinite(v)) continue;  // no head with a defined rho (as correlation_corpus.csv skips it)
+    if (metric == "spearman_rho_mean" && layer >= 0) layer_rho[score][layer].push_back(v);
+    if (layer == -1 && metric == "spearman_rho_mean") pooled_rho[score].push_back(v);
+    if (layer == -1 && metric == "share_rho_positive") pooled_share[score].push_back(v);
   }
   if (layer_rho.empty())
     throw InputError(o.stats + ": no per-layer 'spearman_rho_mean' rows (head -1)");
@@ -81,17 +107,48 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
   for (const auto& [score, by_layer] : layer_rho)
     for (const auto& [layer, v] : by_layer) n_layers = std::max(n_layers, layer + 1);
 
+  // Every point as (mean, interval); one dump: its value, no interval.
+  std::uint64_t stream = 0;
+  std::map<std::string, std::map<int, MeanWithInterval>> bin_mean, rho_mean;
+  if (corpus) {  // the axis spans the means and their bands, not each dump's extremes
+    y_lo = std::numeric_limits<double>::infinity();
+    y_hi = 0;
+  }
+  for (const auto& [score, by_bin] : bin_y)
+    for (const auto& [bin, values] : by_bin) {
+      const MeanWithInterval m = summarise(values, ++stream);
+      bin_mean[score][bin] = m;
+      if (!corpus) continue;
+      for (double y : {m.mean, m.n > 1 ? m.ci_lo : m.mean, m.n > 1 ? m.ci_hi : m.mean})
+        if (y > 0) {
+          y_lo = std::min(y_lo, y);
+          y_hi = std::max(y_hi, y);
+        }
+    }
+  for (const auto& [score, by_layer] : layer_rho)
+    for (const auto& [layer, values] : by_layer) rho_mean[score][layer] = summarise(values, ++stream);
+  const std::string dump = dumps.front();
+
   GnuplotFigure fig(1400, 620);
   const std::string model = o.figure.model.empty() ? model_beside(o.stats) : o.figure.model;
   std::ostringstream title;
   title << std::fixed << std::setprecision(2);
   if (o.figure.title.empty()) {
-    title << "Does distinctiveness predict attention? — " << dump_and_model(dump, model) << "\n";
-    for (int s = 0; s < 2; ++s)
-      if (pooled_rho.count(kScores[s]))
-        title << (s ? ";  " : "pooled Spearman ρ: ") << kScores[s] << " " << pooled_rho[kScores[s]]
-              << " (" << std::setprecision(0) << pooled_share[kScores[s]] * 100
-              << std::setprecision(2) << "% of heads > 0)";
+    title << "Does distinctiveness predict attention? — "
+          << (corpus ? "corpus of n = " + std::to_string(dumps.size()) + " dumps" +
+                           (model.empty() ? "" : " (" + model + ")")
+                     : dump_and_model(dump, model))
+          << "\n";
+    for (int s = 0; s < 2; ++s) {
+      if (!pooled_rho.count(kScores[s])) continue;
+      const MeanWithInterval rho = summarise(pooled_rho[kScores[s]], ++stream);
+      const MeanWithInterval share = summarise(pooled_share[kScores[s]], ++stream);
+      title << (s ? (corpus ? "\n" : ";  ") : corpus ? "pooled Spearman ρ, mean over dumps [95% interval]: " : "pooled Spearman ρ: ")
+            << kScores[s] << " " << rho.mean;
+      if (corpus && rho.n > 1) title << " [" << rho.ci_lo << ", " << rho.ci_hi << "]";
+      if (share.n > 0)
+        title << " (" << std::setprecision(0) << share.mean * 100 << std::setprecision(2) << "% of heads > 0)";
+    }
   } else {
     title << o.figure.title;
   }
@@ -102,18 +159,22 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
   // left
   std::vector<std::string> left;
   for (int s = 0; s < 2; ++s) {
-    auto it = decile_y.find(kScores[s]);
-    if (it == decile_y.end()) continue;
+    if (!bin_mean.count(kScores[s])) continue;
     std::ostringstream dat;
-    for (const auto& [bin, y] : it->second) dat << bin + 1 << " " << y << "\n";
+    for (const auto& [bin, m] : bin_mean[kScores[s]])
+      dat << bin + 1 << " " << m.mean << " " << (m.n > 1 ? m.ci_lo : m.mean) << " " << (m.n > 1 ? m.ci_hi : m.mean)
+          << "\n";
     const std::string f = fig.data(std::string("bins_") + kScores[s], dat.str());
+    if (corpus)
+      left.push_back(f + " using 1:3:4 with filledcurves fs transparent solid 0.22 noborder lc rgb '" +
+                     kScoreColor[s] + "' notitle");
     left.push_back(f + " using 1:2 with linespoints lw 2.2 pt 7 ps 1.1 lc rgb '" + kScoreColor[s] +
                    "' title " + gp_quote(kScoreLegend[s]));
   }
-  const std::size_t n_bins = decile_y.begin()->second.size();
-  gp << "set title " << gp_quote(o.layer == -1 ? "attention per score bin, all layers"
-                                               : "attention per score bin, layer " +
-                                                     std::to_string(o.layer))
+  const std::size_t n_bins = bin_mean.begin()->second.size();
+  gp << "set title " << gp_quote((o.layer == -1 ? std::string("attention per score bin, all layers")
+                                                : "attention per score bin, layer " + std::to_string(o.layer)) +
+                                 (corpus ? " (95% band)" : ""))
      << "\n"
      << "set xlabel " << gp_quote("score " + std::string(n_bins == 10 ? "decile" : "bin") +
                                   " (1 = lowest … " + std::to_string(n_bins) + " = highest score)")
@@ -133,7 +194,9 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
 
   // right
   gp << "unset logscale y\nset format y '%g'\n"
-     << "set title 'Spearman ρ per layer (mean over query heads)'\n"
+     << "set title " << gp_quote(corpus ? "Spearman ρ per layer (95% interval over dumps)"
+                                        : "Spearman ρ per layer (mean over query heads)")
+     << "\n"
      << "set xlabel 'layer'\nset ylabel 'Spearman ρ'\n"
      << "set yrange [-1:1]\nset xrange [-0.6:" << n_layers - 0.4 << "]\n"
      << "set xtics " << (n_layers > 16 ? 4 : n_layers > 8 ? 2 : 1) << "\n"
@@ -141,13 +204,16 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
      << "plot ";
   bool first = true;
   for (int s = 0; s < 2; ++s) {
-    auto it = layer_rho.find(kScores[s]);
-    if (it == layer_rho.end()) continue;
+    auto it = rho_mean.find(kScores[s]);
+    if (it == rho_mean.end()) continue;
     std::ostringstream dat;
-    for (const auto& [layer, rho] : it->second) dat << layer + (s ? 0.2 : -0.2) << " " << rho << "\n";
+    for (const auto& [layer, m] : it->second)
+      dat << layer + (s ? 0.2 : -0.2) << " " << m.mean << " " << (m.n > 1 ? m.ci_lo : m.mean) << " "
+          << (m.n > 1 ? m.ci_hi : m.mean) << "\n";
     const std::string f = fig.data(std::string("rho_") + kScores[s], dat.str());
     gp << (first ? "" : ", \\\n     ") << f << " using 1:2 with boxes fs solid 0.85 noborder lc rgb '"
        << kScoreColor[s] << "' title " << gp_quote(kScores[s]);
+    if (corpus) gp << ", \\\n     " << f << " using 1:3:(0):($4-$3) with vectors nohead lc rgb '#333333' lw 1.4 notitle";
     first = false;
   }
   gp << "\nunset multiplot\n";
