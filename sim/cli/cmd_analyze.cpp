@@ -12,6 +12,7 @@
 #include "io/atomic_file.hpp"
 #include "io/dump_corpus.hpp"
 #include "io/errors.hpp"
+#include "io/kept_sets_file.hpp"
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
 #include "io/layer_geometry.hpp"
@@ -26,8 +27,18 @@ namespace {
 // One dump's analysis into options.out_dir (its CSVs and analyze.json); the CSVs written.
 std::vector<std::string> analyze_one(const std::string& dump, analysis::AnalyzeOptions o, const po::variables_map& vm,
                                      const std::string& kept_file, int kept_item, const std::string& policy,
-                                     const std::string& budget, const ReplayOptions& replay, std::ostream& summary) {
+                                     const std::string& budget, const ReplayOptions& replay, std::ostream& summary,
+                                     const std::string& corpus_label = "") {
   const DumpReader reader(dump);
+  // A corpus's kept/<d>.h5 must hold dump d's sets: a list in another order
+  // would otherwise colour one dump's keys by another's kept sets.
+  if (!corpus_label.empty() && !kept_file.empty()) {
+    const std::string recorded = read_kept_sets_file(kept_file).dump;
+    if (recorded != corpus_label)
+      throw InputError(kept_file + ": holds the kept sets of dump '" + recorded + "', but dump " +
+                       std::filesystem::path(kept_file).stem().string() + " of this corpus is '" + corpus_label +
+                       "' (analyse the corpus the sweep wrote it from, in the same order)");
+  }
   set_memory_context(dump);
   WarningLog warnings;
   if (!vm["window"].defaulted()) warn_if_window_ignored(warnings, o.window, reader.attrs());
@@ -71,7 +82,8 @@ int cmd_analyze(const Args& args) {
   desc.add_options()
       ("bins", po::value(&o.n_bins)->default_value(10), "quantile bins of the key score (10 = deciles)")
       ("kept", po::value(&kept_file),
-       "PCA kept/evicted flags from a CSV with columns layer,kv_head,position, or a kept.h5 (--save-kept)")
+       "PCA kept/evicted flags from a CSV with columns layer,kv_head,position, or a kept.h5 (--save-kept); "
+       "a corpus: the kept/ folder of a corpus sweep's --save-kept")
       ("kept-item", po::value(&kept_item)->default_value(-1),
        "with a kept.h5 of several (policy, budget) items: which one (results.csv item order, from 0)")
       ("policy,p", po::value(&policy), "PCA kept/evicted flags from replaying this policy (with --budget)")
@@ -93,8 +105,9 @@ int cmd_analyze(const Args& args) {
   o.layers = parse_layer_list(layers);  // checked against the dump by select_layers, as the sweep does
 
   const std::vector<CorpusEntry> corpus = make_corpus(dumps, dump_list);
-  if (corpus.size() > 1 && !kept_file.empty())
-    throw UsageError("--kept holds one dump's kept sets; a corpus replays them with --policy/--budget");
+  if (corpus.size() > 1 && !kept_file.empty() && !std::filesystem::is_directory(kept_file))
+    throw UsageError("--kept " + kept_file + ": a corpus takes the folder a corpus sweep's --save-kept wrote "
+                     "(OUT/kept, one <d>.h5 per dump), or replays kept sets with --policy/--budget");
   if (corpus.size() == 1) {
     analyze_one(corpus[0].path, o, vm, kept_file, kept_item, policy, budget, replay, std::cout);
     return 0;
@@ -108,7 +121,12 @@ int cmd_analyze(const Args& args) {
     analysis::AnalyzeOptions one = o;
     one.out_dir = (out / "per_dump" / std::to_string(d)).string();
     std::ostringstream quiet;
-    files = analyze_one(corpus[d].path, one, vm, kept_file, kept_item, policy, budget, replay, quiet);
+    const std::string kept =
+        kept_file.empty() ? "" : (std::filesystem::path(kept_file) / (std::to_string(d) + ".h5")).string();
+    if (!kept.empty() && !std::filesystem::is_regular_file(kept))
+      throw InputError(kept + ": missing (--kept " + kept_file + " needs one <d>.h5 per dump of the corpus, d = 0.." +
+                       std::to_string(corpus.size() - 1) + ")");
+    files = analyze_one(corpus[d].path, one, vm, kept, kept_item, policy, budget, replay, quiet, corpus[d].label);
   }
   for (const auto& file : files) {
     const std::string name = std::filesystem::path(file).filename().string();

@@ -18,6 +18,7 @@
 #include "io/kvdump.hpp"
 #include "sim/cli/options.hpp"
 #include "io/layer_geometry.hpp"
+#include "io/output_dir.hpp"
 #include "sim/run/common_options.hpp"
 #include "sim/run/interrupt.hpp"
 #include "sim/run/journal.hpp"
@@ -61,7 +62,8 @@ void add_common(po::options_description& desc, CommonOptions& c) {
       ("quiet,q", po::bool_switch(&c.quiet), "no progress and no summary table")
       ("resume", po::bool_switch(&c.resume), "continue an interrupted run into the same --out from its journal (DIR/partial)")
       ("allow-nonfinite", po::bool_switch(&c.allow_nonfinite), "skip (layer, KV head) units with NaN/Inf in q/k/v/o_proj instead of failing")
-      ("save-kept", po::bool_switch(&c.save_kept), "also write kept.h5: the final kept positions per (policy, budget, layer, KV head)");
+      ("save-kept", po::bool_switch(&c.save_kept), "also write kept.h5: the final kept positions per (policy, budget, layer, KV head); "
+       "a corpus: kept/<d>.h5 per dump (d from 0, in corpus order)");
 }
 
 // Unit files store metric ids (positions in the metric table): a journal written
@@ -116,9 +118,6 @@ void apply_options(CommonOptions& c, SweepSpec& spec, const std::vector<CorpusEn
   if (c.save_kept && c.resume)
     throw UsageError("--save-kept cannot be combined with --resume: the kept sets of the units the interrupted "
                      "run finished are not journaled; rerun without --resume");
-  if (c.save_kept && corpus.size() > 1)
-    throw UsageError("--save-kept takes one dump (kept.h5 holds one dump's kept sets); this run has " +
-                     std::to_string(corpus.size()) + " dumps");
   if (c.save_kept && MpiWorld::size() > 1)
     throw UsageError("--save-kept runs as one process: kept sets are not gathered from other MPI ranks");
   spec.keep_sets = c.save_kept;
@@ -150,9 +149,21 @@ int report_interruption(const std::string& command, long units_total, const Swee
   return 128 + (sig ? sig : SIGTERM);
 }
 
+// Where --save-kept writes dump d's kept sets: kept.h5 for a lone dump; for a
+// corpus, one file per dump, kept/<d>.h5 (d = the dump's place in the corpus,
+// as analyze's per_dump/<d>/; no label reaches a path), each written as soon
+// as its dump is swept so a corpus never holds more than one dump's sets.
+std::string kept_file_name(int d, int n_dumps) {
+  return n_dumps == 1 ? "kept.h5" : "kept/" + std::to_string(d) + ".h5";
+}
+
+std::string kept_file_path(const CommonOptions& c, int d, int n_dumps) {
+  return (std::filesystem::path(c.out) / kept_file_name(d, n_dumps)).string();
+}
+
 // kept.h5 (io/kept_sets_file.hpp). A KV head dropped by --allow-nonfinite
 // keeps nothing there; the others keep their original index.
-void write_kept_file(const CommonOptions& c, const std::string& label, const SweepResult& res) {
+void write_kept_file(const std::string& path, const std::string& label, const SweepResult& res) {
   std::vector<KeptSetsItem> items;
   for (std::size_t i = 0; i < res.items.size(); ++i) {
     const SweepItem& it = res.items[i];
@@ -169,7 +180,7 @@ void write_kept_file(const CommonOptions& c, const std::string& label, const Swe
     }
     items.push_back(std::move(out));
   }
-  write_kept_sets_file((std::filesystem::path(c.out) / "kept.h5").string(), label, res.geom.C, res.geom.G, items);
+  write_kept_sets_file(path, label, res.geom.C, res.geom.G, items);
 }
 
 nlohmann::json policies_json(const SweepSpec& spec) {
@@ -374,6 +385,10 @@ bool sweep_corpus(const std::string& command, const CommonOptions& c, const Corp
     o.units_total += res.units_total;
     o.units_resumed += res.units_resumed;
     o.units_computed += res.units_computed;
+    if (c.save_kept && n > 1) {
+      if (d == 0) create_output_directory((std::filesystem::path(c.out) / "kept").string(), "--out");
+      write_kept_file(kept_file_path(c, d, n), e.label, res);
+    }
     if (n == 1) o.lone.push_back(std::move(res));
   }
   return true;
@@ -400,7 +415,9 @@ void write_run_json(const std::string& command, const Args& args, const CommonOp
                        {"threads", omp_get_max_threads()}});
   if (lone) report.set("layers", lone->layers);
   nlohmann::json outputs = {"results.csv", "aggregate.csv", "run.json"};
-  if (c.save_kept) outputs.push_back("kept.h5");
+  if (c.save_kept)
+    for (std::size_t d = 0; d < o.dumps.size(); ++d)
+      outputs.push_back(kept_file_name(int(d), int(o.dumps.size())));
   report.set("seed", c.opt.seed)
       .timings(wall, o.times.to_json(lone ? lone->items : std::vector<SweepItem>{}))
       .set("units", {{"total", o.units_total}, {"resumed", o.units_resumed}, {"computed", o.units_computed}})
@@ -460,7 +477,8 @@ void write_outputs(const std::string& command, const Args& args, const CommonOpt
   for (int id = 0; id < kNumMetricIds; ++id) metric_names.push_back(metric_name(id));
   write_file_atomically((out / "aggregate.csv").string(),
                         o.aggregate.csv(o.aggregate_items, metric_names, c.opt.seed));
-  if (c.save_kept) write_kept_file(c, o.dumps[0]["label"].get<std::string>(), o.lone.front());
+  if (c.save_kept && o.dumps.size() == 1)
+    write_kept_file(kept_file_path(c, 0, 1), o.dumps[0]["label"].get<std::string>(), o.lone.front());
   write_run_json(command, args, c, spec, o, mpi, wall);
 }
 
