@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
   int n_bins = 10;
   notebook.options().add_options()("bins", po::value(&n_bins)->default_value(10),
                              "quantile bins of each score (10 = deciles)");
+  notebook.exclude_from_corpus({"heads"});  // per head / per layer: another model's differ
   return notebook.run(argc, argv, [&](Notebook& nb) {
     // ==========================================================================
     // Method

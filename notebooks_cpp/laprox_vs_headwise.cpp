@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
                     "layer output error of laprox vs keydiff/snapkv/h2o at equal memory, and laprox's head budgets");
   ReplayKnobs knobs;
   knobs.add_to(notebook.options());
+  notebook.exclude_from_corpus({"laprox_allocation"});  // per head / per layer: another model's differ
   return notebook.run(argc, argv, [&](Notebook& nb) {
     // ==========================================================================
     // Method

@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -34,8 +35,10 @@
 #include <vector>
 
 #include "analysis/analyze_dump.hpp"
+#include "analysis/bootstrap.hpp"
 #include "analysis/plot/gnuplot_figure.hpp"
 #include "io/atomic_file.hpp"
+#include "io/dump_corpus.hpp"
 #include "io/dump_label.hpp"
 #include "io/errors.hpp"
 #include "io/kvdump.hpp"
@@ -224,7 +227,10 @@ class Notebook {
   Notebook(std::string name, std::string question)
       : name_(std::move(name)), question_(std::move(question)), options_("options") {
     options_.add_options()
-        ("dump,d", po::value(&dump_path_)->default_value(bundled_dump_path()), "kvdump file (.h5)")
+        ("dump,d", po::value(&dump_paths_)->composing(),
+         "kvdump file (.h5); repeat it (or use --dump-list) to run on a corpus; default: the bundled dump")
+        ("dump-list", po::value(&dump_list_),
+         "file with one dump path per line (# comments; relative paths from the list's folder)")
         ("out,o", po::value(&out_dir_)->default_value("out/notebooks/" + name_),
          "output directory (figures, CSVs, report.md, summary.json)");
     add_window_option(options_, window_);
@@ -234,6 +240,13 @@ class Notebook {
 
   // Add the notebook's own options before run().
   po::options_description& options() { return options_; }
+
+  // Top-level summary.json keys whose numbers mean different things in
+  // different dumps (per-head lists, per-layer allocations: a head's index
+  // names another head in another model), left out of a corpus's summary.
+  void exclude_from_corpus(std::vector<std::string> keys) {
+    corpus_excluded_.insert(corpus_excluded_.end(), keys.begin(), keys.end());
+  }
 
   // Parses the command line, opens the dump and the output directory, runs
   // `body`, and turns errors into kvsim's exit codes.
@@ -255,19 +268,34 @@ class Notebook {
       }
       check_window_option(window_);
       apply_threads_option(threads_);
-      dump_ = std::make_unique<DumpReader>(dump_path_);
-      context_len_ = resolve_context_len(dump_->attrs(), window_);
-      if (!vm["window"].defaulted()) {
-        warn_if_window_ignored(warnings_, window_, attrs());
-        for (const Warning& w : warnings_.all()) log("warning: " + one_line(w.message));
+      window_given_ = !vm["window"].defaulted();
+      const std::vector<CorpusEntry> corpus =
+          make_corpus(dump_paths_.empty() && dump_list_.empty() ? std::vector<std::string>{bundled_dump_path()}
+                                                                : dump_paths_,
+                      dump_list_);
+      if (corpus.size() == 1) {
+        run_on(corpus[0], body);
+      } else {
+        // A corpus: the notebook's whole report for each dump in
+        // OUT/per_dump/<d>/, then OUT/report.md and summary.json with every
+        // key number's mean over dumps and its 95% bootstrap interval.
+        const std::string root = out_dir_;
+        std::vector<nlohmann::json> summaries;
+        WarningLog all_warnings;
+        for (std::size_t d = 0; d < corpus.size(); ++d) {
+          out_dir_ = (fs::path(root) / "per_dump" / std::to_string(d)).string();
+          log("dump " + std::to_string(d + 1) + " of " + std::to_string(corpus.size()));
+          run_on(corpus[d], body);
+          summaries.push_back(read_json(out_path(kSummaryFile)));
+          for (Warning w : warnings_.all()) {
+            w.message = corpus[d].label + ": " + w.message;
+            all_warnings.add(std::move(w));
+          }
+        }
+        out_dir_ = root;
+        warnings_ = all_warnings;
+        write_corpus_report(corpus, summaries);
       }
-      std::error_code ec;
-      fs::create_directories(out_dir_, ec);
-      if (ec || !fs::is_directory(out_dir_))
-        throw InputError("--out " + out_dir_ + ": cannot create directory" +
-                         (ec ? ": " + ec.message() : ""));
-      log("dump " + describe_dump());
-      body(*this);
       log("done; report in " + out_path(kReportFile));
       return 0;
     } catch (const UsageError& e) {
@@ -286,7 +314,7 @@ class Notebook {
   int context_len() const { return context_len_; }
   int future_len() const { return attrs().n_tokens - context_len_; }
   // The `dump` column of the CSVs (io/dump_label.hpp).
-  std::string dump_label() const { return kvsim::dump_label(dump_path_); }
+  std::string dump_label() const { return dump_label_; }
   const std::string& out_dir() const { return out_dir_; }
   std::string out_path(const std::string& file) const { return (fs::path(out_dir_) / file).string(); }
 
@@ -385,9 +413,140 @@ class Notebook {
   }
 
  private:
+  // Opens one dump and its output folder and runs the notebook's body on it.
+  void run_on(const CorpusEntry& entry, const std::function<void(Notebook&)>& body) {
+    dump_path_ = entry.path;
+    dump_label_ = entry.label;
+    warnings_ = WarningLog();
+    dump_ = std::make_unique<DumpReader>(dump_path_);
+    context_len_ = resolve_context_len(dump_->attrs(), window_);
+    if (window_given_) {
+      warn_if_window_ignored(warnings_, window_, attrs());
+      for (const Warning& w : warnings_.all()) log("warning: " + one_line(w.message));
+    }
+    std::error_code ec;
+    fs::create_directories(out_dir_, ec);
+    if (ec || !fs::is_directory(out_dir_))
+      throw InputError("--out " + out_dir_ + ": cannot create directory" + (ec ? ": " + ec.message() : ""));
+    log("dump " + describe_dump());
+    body(*this);
+  }
+
+  static nlohmann::json read_json(const std::string& path) {
+    std::ifstream in(path);
+    try {
+      return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(path + ": cannot read back the notebook's summary: " + e.what());
+    }
+  }
+
+  // Every number of a summary under its path ("m1_by_budget/h2o/3"); texts
+  // and booleans (verdicts, best policies) as text. The dump block, the
+  // warnings and the provenance describe the run, not a result.
+  // Texts longer than kMaxLabel (verdict sentences with numbers in them,
+  // paths) differ in every dump: each dump's report has them.
+  static constexpr std::size_t kMaxLabel = 40;
+  void flatten(const nlohmann::json& j, const std::string& path, std::map<std::string, double>& numbers,
+               std::map<std::string, std::string>& texts) const {
+    if (j.is_object()) {
+      for (const auto& [key, value] : j.items()) {
+        if (path.empty() && (key == "dump" || key == "warnings" || key == "notebook" || key == "figures" ||
+                             std::count(corpus_excluded_.begin(), corpus_excluded_.end(), key)))
+          continue;
+        flatten(value, path.empty() ? key : path + "/" + key, numbers, texts);
+      }
+    } else if (j.is_array()) {
+      for (std::size_t i = 0; i < j.size(); ++i) flatten(j[i], path + "/" + std::to_string(i), numbers, texts);
+    } else if (j.is_number()) {
+      numbers[path] = j.get<double>();
+    } else if (j.is_boolean()) {
+      texts[path] = j.get<bool>() ? "true" : "false";
+    } else if (j.is_string() && j.get<std::string>().size() <= kMaxLabel) {
+      texts[path] = j.get<std::string>();
+    }
+  }
+
+  void write_corpus_report(const std::vector<CorpusEntry>& corpus, const std::vector<nlohmann::json>& summaries) {
+    std::map<std::string, std::vector<double>> numbers;              // path -> per dump (finite values)
+    std::map<std::string, std::map<std::string, int>> texts;         // path -> value -> dumps
+    std::vector<std::string> order;                                   // paths as the first dump lists them
+    for (const auto& summary : summaries) {
+      std::map<std::string, double> n;
+      std::map<std::string, std::string> t;
+      flatten(summary, "", n, t);
+      for (const auto& [path, v] : n) {
+        if (!numbers.count(path) && !texts.count(path)) order.push_back(path);
+        if (std::isfinite(v)) numbers[path].push_back(v);
+        else numbers[path];
+      }
+      for (const auto& [path, v] : t) {
+        if (!numbers.count(path) && !texts.count(path)) order.push_back(path);
+        ++texts[path][v];
+      }
+    }
+    const int n_dumps = int(corpus.size());
+    MarkdownReport report("nb_" + name_ + " on a corpus of n = " + std::to_string(n_dumps) + " dumps");
+    const bool ends = !question_.empty() && (question_.back() == '?' || question_.back() == '.');
+    report.paragraph("Question: " + question_ + (ends ? "" : ".") + " Each dump's full report is in `per_dump/<d>/report.md`; below, every number "
+                     "of their summary.json as the mean over dumps with a 95% percentile-bootstrap interval (" +
+                     std::to_string(analysis::kBootstrapResamples) +
+                     " resamples of the dumps, fixed seed), and every verdict as a count of dumps. A number "
+                     "some dumps lack (a policy skipped, a layer a shallower model lacks) is averaged over the "
+                     "dumps that have it: see its n.");
+    std::vector<std::vector<std::string>> dump_rows;
+    nlohmann::json dumps_json = nlohmann::json::array();
+    for (int d = 0; d < n_dumps; ++d) {
+      const nlohmann::json& dj = summaries[d]["dump"];
+      dump_rows.push_back({std::to_string(d), "`" + corpus[d].label + "`", dj.value("model", ""),
+                           std::to_string(dj.value("context_len", 0)), "per_dump/" + std::to_string(d) + "/report.md"});
+      dumps_json.push_back({{"label", corpus[d].label}, {"path", corpus[d].path},
+                            {"report", "per_dump/" + std::to_string(d)}, {"model", dj.value("model", "")}});
+    }
+    report.section("Dumps").table({"d", "dump", "model", "context", "report"}, dump_rows);
+    std::vector<std::vector<std::string>> number_rows, text_rows;
+    nlohmann::json numbers_json = nlohmann::json::object(), texts_json = nlohmann::json::object();
+    std::uint64_t stream = 0;
+    for (const auto& path : order) {
+      if (numbers.count(path)) {
+        const auto& v = numbers[path];
+        const analysis::MeanWithInterval m = analysis::bootstrap_mean(v, 0x6E62'0000ULL + ++stream);
+        const double lo = v.empty() ? NAN : *std::min_element(v.begin(), v.end());
+        const double hi = v.empty() ? NAN : *std::max_element(v.begin(), v.end());
+        number_rows.push_back({"`" + path + "`", std::to_string(m.n), fixed(m.mean, 4),
+                               m.n > 1 ? "[" + fixed(m.ci_lo, 4) + ", " + fixed(m.ci_hi, 4) + "]" : "–",
+                               fixed(lo, 4), fixed(hi, 4)});
+        auto num = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
+        numbers_json[path] = {{"n", m.n}, {"mean", num(m.mean)}, {"sd", num(m.sd)}, {"ci_lo", num(m.ci_lo)},
+                              {"ci_hi", num(m.ci_hi)}, {"min", num(lo)}, {"max", num(hi)}};
+      } else {
+        std::string tally;
+        for (const auto& [value, count] : texts[path])
+          tally += (tally.empty() ? "" : "; ") + value + ": " + std::to_string(count);
+        text_rows.push_back({"`" + path + "`", tally});
+        texts_json[path] = texts[path];
+      }
+    }
+    if (!text_rows.empty())
+      report.section("Verdicts and labels over dumps (value: number of dumps)").table({"quantity", "dumps"}, text_rows);
+    report.section("Numbers over dumps").table({"quantity", "n", "mean", "95% interval", "min", "max"}, number_rows);
+    write_report(report);
+    RunReport()
+        .set("notebook", name_)
+        .set("corpus", {{"n_dumps", n_dumps}, {"dumps", dumps_json}})
+        .set("bootstrap_resamples", analysis::kBootstrapResamples)
+        .set("interval_level", analysis::kIntervalLevel)
+        .set("numbers", numbers_json)
+        .set("texts", texts_json)
+        .warnings(warnings_)
+        .write(out_path(kSummaryFile));
+  }
+
   std::string name_, question_;
   po::options_description options_;
-  std::string dump_path_, out_dir_;
+  std::vector<std::string> dump_paths_, corpus_excluded_;
+  std::string dump_list_, dump_path_, dump_label_, out_dir_;
+  bool window_given_ = false;
   int window_ = 128, threads_ = 0;
   std::unique_ptr<DumpReader> dump_;
   int context_len_ = 0;

@@ -225,6 +225,35 @@ TEST(Notebooks, DumpWithoutOProj) {
   EXPECT_NE(laprox.command.err.find("o_proj"), std::string::npos) << laprox.command.err;
 }
 
+// A notebook on a corpus: each dump's own report in per_dump/<d>/ (the same
+// numbers as the notebook run on that dump alone), and summary.json's corpus
+// numbers are the mean over those dumps, with n and an interval around it.
+TEST(Notebooks, OnACorpusEachDumpsReportAndMeansOverDumps) {
+  ScratchDir dir;
+  const std::string corpus = std::string(KVSIM_SOURCE_DIR) + "/data/corpus/";
+  const std::string a = corpus + "stories260k-list_days.h5", b = corpus + "tinystories656k-list_days.h5";
+  const auto run = run_notebook("keydiff_claim", dir.file("nb"), "--dump " + a + " --dump " + b);
+  ASSERT_EQ(run.command.exit_code, 0) << run.command.err;
+  const auto alone = run_notebook("keydiff_claim", dir.file("alone"), "--dump " + b);
+  ASSERT_EQ(alone.command.exit_code, 0) << alone.command.err;
+  const auto per_dump = nlohmann::json::parse(read_text(dir.file("nb/per_dump/1/summary.json")));
+  EXPECT_EQ(per_dump["pooled"], alone.summary["pooled"]);
+  const auto first = nlohmann::json::parse(read_text(dir.file("nb/per_dump/0/summary.json")));
+  EXPECT_EQ(run.summary["corpus"]["n_dumps"], 2);
+  const auto& rho = run.summary["numbers"]["pooled/keydiff/mean_rho"];
+  const double x = first["pooled"]["keydiff"]["mean_rho"], y = per_dump["pooled"]["keydiff"]["mean_rho"];
+  EXPECT_EQ(rho["n"], 2);
+  EXPECT_NEAR(rho["mean"].get<double>(), (x + y) / 2, 1e-12);
+  EXPECT_NEAR(rho["min"].get<double>(), std::min(x, y), 1e-12);
+  EXPECT_LE(rho["ci_lo"].get<double>(), rho["mean"].get<double>());
+  EXPECT_GE(rho["ci_hi"].get<double>(), rho["mean"].get<double>());
+  // per-head numbers name different heads in the two models: left out
+  for (const auto& [key, value] : run.summary["numbers"].items()) EXPECT_NE(key.rfind("heads/", 0), 0u) << key;
+  EXPECT_NE(run.report.find("corpus of n = 2 dumps"), std::string::npos);
+  EXPECT_NE(run.report.find("per_dump/1/report.md"), std::string::npos);
+  expect_figure(dir.file("nb/per_dump/0"), "diversity");
+}
+
 TEST(Notebooks, BadOptionsAreUsageErrors) {
   ScratchDir dir;
   const auto bad_budget = run_notebook("recall_curves", dir.file("o"), "--budgets 2.5x");
