@@ -27,6 +27,7 @@ echo "== corpus analysis: KeyDiff distinctiveness vs attention, per dump and ove
 echo "== corpus figures (mean over dumps, 95% bootstrap interval)"
 "$KVSIM" plot recall --in "$OUT/corpus_sweep" --out "$FIG" --name corpus_recall
 "$KVSIM" plot layer-error --in "$OUT/corpus_sweep" --out "$FIG" --name corpus_layer_error
+"$KVSIM" plot diversity --in "$OUT/corpus_analysis" --out "$FIG" --name corpus_diversity
 
 echo "== dump"
 "$KVSIM" inspect "$DUMP" --stats
@@ -50,9 +51,12 @@ for nb in build/nb_*; do
   name=$(basename "$nb"); name=${name#nb_}
   echo "== notebook $name"
   "$nb" --dump "$DUMP" --out "$OUT/notebooks/$name"
+  echo "== notebook $name on the corpus"
+  "$nb" --dump-list "$CORPUS" --out "$OUT/notebooks/${name}_corpus" > /dev/null
 done
 
 echo
 echo "Done. Corpus: $OUT/corpus_sweep/{results,aggregate}.csv, $OUT/corpus_analysis/correlation_corpus.csv;"
 echo "bundled dump: $OUT/sweep/results.csv; analysis CSVs: $OUT/analysis/;"
 echo "figures (PNG + SVG): $FIG/ and $OUT/notebooks/*/; notebook reports: $OUT/notebooks/*/report.md"
+echo "(*_corpus/report.md: each number's mean over the corpus with its 95% interval)"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +14,8 @@
 
 #include "analysis/bootstrap.hpp"
 #include "analysis/corpus_aggregate.hpp"
+#include "analysis/plot/plots.hpp"
+#include "analysis/tidy_csv.hpp"
 #include "io/dump_corpus.hpp"
 #include "io/errors.hpp"
 #include "sim/run/work_division.hpp"
@@ -377,12 +380,43 @@ TEST(CorpusAnalyze, CorrelationRowsPerDumpAndASummaryOverDumps) {
   EXPECT_NEAR(std::stod(summary.substr(at + key.size())), expect, 1e-8);
 }
 
-TEST(CorpusAnalyze, KeptFileIsRefusedForACorpus) {
+// --save-kept on a corpus writes kept/<d>.h5, each byte-identical to the
+// kept.h5 of that dump's own run; analyze --kept takes the folder and refuses
+// it for a corpus in another order (one dump's keys coloured by another's sets).
+TEST(CorpusKept, PerDumpFilesEqualEachDumpsOwnRunAndAnalyzeChecksTheirOrder) {
   ScratchDir dir;
   const std::string a = synth_dump(dir, "a.h5", 1), b = synth_dump(dir, "b.h5", 2);
-  const auto r = run_kvsim("analyze --pca --kept k.h5 --dump " + a + " --dump " + b + " --out " + dir.file("c"));
+  const std::string sweep = "sweep -q --policies keydiff,h2o --budgets 0.25 --block 32 --save-kept ";
+  auto r = run_kvsim(sweep + "--dump " + a + " --dump " + b + " --out " + dir.file("all"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(dir.file("all/kept.h5")));
+  const auto run = nlohmann::json::parse(read_text(dir.file("all/run.json")));
+  EXPECT_NE(run["outputs"].dump().find("kept/1.h5"), std::string::npos) << run["outputs"];
+  int d = 0;
+  for (const auto& dump : {a, b}) {
+    const std::string own = dir.file("own" + std::to_string(d));
+    r = run_kvsim(sweep + "--dump " + dump + " --out " + own);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_text(dir.file("all/kept/" + std::to_string(d) + ".h5")), read_text(own + "/kept.h5")) << dump;
+    ++d;
+  }
+  r = run_kvsim("analyze --pca --kept " + dir.file("all/kept") + " --kept-item 1 --dump " + a + " --dump " + b +
+                " --out " + dir.file("pca"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // the corpus's dump 1 is b.h5: its points are those of b's own analysis with b's kept set
+  r = run_kvsim("analyze --pca --kept " + dir.file("own1/kept.h5") + " --kept-item 1 --dump " + b + " --out " +
+                dir.file("pca_b"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_text(dir.file("pca/per_dump/1/pca_points.csv")), read_text(dir.file("pca_b/pca_points.csv")));
+  r = run_kvsim("analyze --pca --kept " + dir.file("all/kept") + " --dump " + b + " --dump " + a + " --out " +
+                dir.file("swapped"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("holds the kept sets of dump 'a.h5', but dump 0 of this corpus is 'b.h5'"), std::string::npos)
+      << r.err;
+  r = run_kvsim("analyze --pca --kept " + dir.file("all/kept/0.h5") + " --dump " + a + " --dump " + b + " --out " +
+                dir.file("c"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--kept holds one dump's kept sets"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a corpus takes the folder"), std::string::npos) << r.err;
 }
 
 }  // namespace
@@ -391,19 +425,44 @@ TEST(CorpusAnalyze, KeptFileIsRefusedForACorpus) {
 namespace kvsim::test {
 namespace {
 
-// The diversity figure draws one dump: a corpus's gathered bins are refused
-// (they used to show the last dump's bins alone, without a word).
-TEST(CorpusAnalyze, DiversityPlotRefusesTheBinsOfSeveralDumps) {
+// plot diversity on a corpus analysis: each point is the mean over dumps of
+// the dumps' own values (here cross-checked from per_dump/<d>/), drawn with
+// an interval and "n = 2 dumps" in the title; a bin listed twice for one dump
+// is refused rather than counted twice. PCA points of two dumps lie in two
+// different bases: refused.
+TEST(CorpusAnalyze, DiversityPlotDrawsMeansOverDumpsAndPcaRefusesSeveralDumps) {
   ScratchDir dir;
   const std::string a = synth_dump(dir, "a.h5", 1), b = synth_dump(dir, "b.h5", 2);
   auto r = run_kvsim("analyze --correlation --dump " + a + " --dump " + b + " --out " + dir.file("c"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  r = run_kvsim("plot diversity --in " + dir.file("c") + " --out " + dir.file("f"));
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("holds 2 dumps; plot diversity draws one"), std::string::npos) << r.err;
-  r = run_kvsim("plot diversity --in " + dir.file("c/per_dump/1") + " --out " + dir.file("f"));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  // PCA points of two dumps lie in two different bases: refused too.
+  plot::DiversityPlotOptions o;
+  o.bins = dir.file("c/correlation_bins.csv");
+  o.stats = dir.file("c/correlation.csv");
+  o.figure.out_dir = dir.file("f");
+  const plot::PlotFiles files = plot::plot_diversity(o);
+  EXPECT_NE(files.script.find("corpus of n = 2 dumps"), std::string::npos) << files.script;
+  EXPECT_NE(files.script.find("filledcurves"), std::string::npos);
+  EXPECT_NE(files.script.find("with vectors nohead"), std::string::npos);
+  // the pooled rho in the title is the mean of the two dumps' own values
+  auto pooled_rho = [&](const std::string& csv) {
+    const auto t = analysis::CsvTable::read(csv);
+    for (std::size_t i = 0; i < t.rows(); ++i)
+      if (t.text(i, t.column("score")) == "keydiff" && t.number(i, t.column("layer")) == -1 &&
+          t.number(i, t.column("head")) == -1 && t.text(i, t.column("metric")) == "spearman_rho_mean")
+        return t.number(i, t.column("value"));
+    return std::nan("");
+  };
+  const double expect = (pooled_rho(dir.file("c/per_dump/0/correlation.csv")) +
+                         pooled_rho(dir.file("c/per_dump/1/correlation.csv"))) / 2;
+  char text[64];
+  std::snprintf(text, sizeof text, "keydiff %.2f [", expect);
+  EXPECT_NE(files.script.find(text), std::string::npos) << text << "\n" << files.script;
+  // one dump's bins twice
+  const std::string bins = read_text(dir.file("c/correlation_bins.csv"));
+  write_text(dir.file("c/correlation_bins.csv"), bins + bins.substr(bins.find('\n') + 1));
+  r = run_kvsim("plot diversity --in " + dir.file("c") + " --out " + dir.file("g"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("appears twice for dump 'a.h5'"), std::string::npos) << r.err;
   r = run_kvsim("analyze --pca --dump " + a + " --dump " + b + " --out " + dir.file("p"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_kvsim("plot pca --in " + dir.file("p") + " --layer 0 --head 0 --out " + dir.file("f"));
