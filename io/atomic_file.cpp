@@ -27,6 +27,24 @@ void AtomicFile::commit() {
   committed_ = true;
 }
 
+AtomicTextWriter::AtomicTextWriter(const std::string& path)
+    : file_(path), out_(file_.temp_path(), std::ios::binary | std::ios::trunc) {
+  if (!out_) throw InputError("cannot write " + path + ": " + std::strerror(errno));
+}
+
+void AtomicTextWriter::append(const std::string& text) {
+  out_ << text;
+  if (!out_) throw InputError("cannot write " + path() + ": write failed (disk full?)");
+}
+
+void AtomicTextWriter::commit() {
+  out_.flush();
+  if (!out_) throw InputError("cannot write " + path() + ": write failed (disk full?)");
+  out_.close();
+  if (!out_) throw InputError("cannot write " + path() + ": close failed");
+  file_.commit();
+}
+
 void write_file_atomically(const std::string& path, const std::string& content) {
   AtomicFile file(path);
   {

@@ -300,6 +300,24 @@ TEST(CorpusMpi, TwoRanksWriteTheBytesOfOneProcess) {
   EXPECT_FALSE(fs::exists(dir.file("two/partial")));
 }
 
+// results.csv is streamed one dump at a time under a temporary name: a run
+// that fails after the first dump's rows leaves the earlier results.csv as
+// it was and no temporary file behind.
+TEST(CorpusSweep, AFailureMidCorpusKeepsTheEarlierResultsAndLeavesNoTemporaryFile) {
+  ScratchDir dir;
+  const std::string dumps = " --dump " + synth_dump(dir, "a.h5", 1) + " --dump " + synth_dump(dir, "b.h5", 2);
+  const std::string out = dir.file("o");
+  fs::create_directories(out);
+  write_text(out + "/results.csv", "earlier run\n");
+  // 10 items x 2 layers = 20 units per dump: the 25th is in the second dump
+  const auto r = run_shell("KVSIM_TEST_FAIL_AFTER_UNITS=25 " + std::string(KVSIM_BINARY) + " " + kSweep + dumps +
+                           " --out " + out);
+  ASSERT_NE(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_text(out + "/results.csv"), "earlier run\n");
+  for (const auto& entry : fs::directory_iterator(out))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
 // A rank that dies takes the job down; the units any rank finished stay in
 // the journal, and --resume (with or without mpirun) completes the same bytes.
 TEST(CorpusMpi, AKilledRankResumesToTheSameBytesWithOrWithoutMpirun) {

@@ -251,7 +251,9 @@ struct StepTimes {
 
 // The outcome of the sweep over every dump, as rank 0 writes it.
 struct CorpusOutcome {
-  std::string results_rows;               // results.csv without its header, dumps in order
+  // results.csv, streamed one dump at a time (header first, dumps in order)
+  // under a temporary name; committed by write_outputs.
+  std::unique_ptr<AtomicTextWriter> results;
   analysis::CorpusAggregate aggregate;
   std::vector<analysis::AggregateItem> aggregate_items;
   nlohmann::json dumps = nlohmann::json::array();  // run.json "dumps"
@@ -361,7 +363,11 @@ bool sweep_corpus(const std::string& command, const CommonOptions& c, const Corp
     if (o.aggregate_items.empty())
       for (const auto& it : res.items)
         o.aggregate_items.push_back({it.policy_label, spec.budgets[it.budget].text, it.block});
-    o.results_rows += results_csv_rows(res, e.label);
+    if (!o.results) {
+      o.results = std::make_unique<AtomicTextWriter>((std::filesystem::path(c.out) / "results.csv").string());
+      o.results->append(std::string(kResultsHeader) + "\n");
+    }
+    o.results->append(results_csv_rows(res, e.label));
     o.rows += static_cast<long>(res.rows.size());
     add_to_aggregate(res, o.aggregate);
     WarningLog dump_warnings;
@@ -470,9 +476,9 @@ nlohmann::json mpi_json(const RankPlan* ranks, const std::vector<double>& busy) 
 }
 
 void write_outputs(const std::string& command, const Args& args, const CommonOptions& c, const SweepSpec& spec,
-                   const CorpusOutcome& o, const nlohmann::json& mpi, double wall) {
+                   CorpusOutcome& o, const nlohmann::json& mpi, double wall) {
   const std::filesystem::path out(c.out);
-  write_file_atomically((out / "results.csv").string(), std::string(kResultsHeader) + "\n" + o.results_rows);
+  o.results->commit();
   std::vector<std::string> metric_names;
   for (int id = 0; id < kNumMetricIds; ++id) metric_names.push_back(metric_name(id));
   write_file_atomically((out / "aggregate.csv").string(),
