@@ -261,6 +261,7 @@ struct CorpusOutcome {
   WarningLog warnings;
   StepTimes times;
   long rows = 0, units_total = 0, units_resumed = 0, units_computed = 0;
+  double aggregate_seconds = 0;  // aggregate.csv's bootstrap, after the sweep
   std::vector<SweepResult> lone;  // the one dump's result (a lone dump: run.json keeps its single-dump keys)
 };
 
@@ -425,7 +426,11 @@ void write_run_json(const std::string& command, const Args& args, const CommonOp
     for (std::size_t d = 0; d < o.dumps.size(); ++d)
       outputs.push_back(kept_file_name(int(d), int(o.dumps.size())));
   report.set("seed", c.opt.seed)
-      .timings(wall, o.times.to_json(lone ? lone->items : std::vector<SweepItem>{}))
+      .timings(wall, [&] {
+        nlohmann::json t = o.times.to_json(lone ? lone->items : std::vector<SweepItem>{});
+        t["aggregate"] = o.aggregate_seconds;
+        return t;
+      }())
       .set("units", {{"total", o.units_total}, {"resumed", o.units_resumed}, {"computed", o.units_computed}})
       .set("mpi", mpi)
       .set("allow_nonfinite", c.allow_nonfinite)
@@ -481,11 +486,13 @@ void write_outputs(const std::string& command, const Args& args, const CommonOpt
   o.results->commit();
   std::vector<std::string> metric_names;
   for (int id = 0; id < kNumMetricIds; ++id) metric_names.push_back(metric_name(id));
-  write_file_atomically((out / "aggregate.csv").string(),
-                        o.aggregate.csv(o.aggregate_items, metric_names, c.opt.seed));
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string aggregate = o.aggregate.csv(o.aggregate_items, metric_names, c.opt.seed);
+  o.aggregate_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  write_file_atomically((out / "aggregate.csv").string(), aggregate);
   if (c.save_kept && o.dumps.size() == 1)
     write_kept_file(kept_file_path(c, 0, 1), o.dumps[0]["label"].get<std::string>(), o.lone.front());
-  write_run_json(command, args, c, spec, o, mpi, wall);
+  write_run_json(command, args, c, spec, o, mpi, wall + o.aggregate_seconds);
 }
 
 int finish_run(const std::string& command, const Args& args, const CommonOptions& c, const SweepSpec& spec,
