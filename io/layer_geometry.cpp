@@ -18,6 +18,7 @@ LayerGeom LayerGeom::from(const DumpAttrs& a, int context_len) {
   g.T = a.n_tokens;
   g.C = context_len;
   g.D = a.hidden_size;
+  g.n_layers = a.n_layers;
   g.scale = static_cast<float>(a.attn_scale ? *a.attn_scale : 1.0 / std::sqrt(double(a.head_dim)));
   return g;
 }

@@ -17,6 +17,7 @@ struct LayerGeom {
   int T = 0;  // dumped tokens
   int C = 0;  // context tokens [0, C); future queries [C, T)
   int D = 0;  // hidden size (rows of o_proj)
+  int n_layers = 0;  // layers of the model (0 = unknown): layer-budget allocators need it
   float scale = 1.f;
   int W() const { return T - C; }
   int kv_of(int h) const { return h / r; }

@@ -97,6 +97,14 @@ class Policy {
   virtual std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const { return {}; }
   // Model-wide pooling divides a layer's one-shot scores by this (LaProx: ||Y_l||_F).
   virtual double layer_normalizer() const { return 1.0; }
+  // Tokens per KV head that layer `layer` keeps when the item's budget is N:
+  // N itself, except under a layer-budget allocator (pyramidkv, per_layer),
+  // whose layers keep different amounts with the same total over the model.
+  virtual int layer_budget(int budget, int layer, const LayerGeom& geom) const { return budget; }
+  // Pooled selection: the tokens each KV head keeps of its own best before
+  // the rest of the layer's budget is pooled (laprox floor(0.2 N); adakv
+  // floor(alpha_safeguard N)).
+  virtual int pooled_floor(int budget) const { return pooled_floor_per_head(budget); }
 };
 
 struct ParamDef {
@@ -112,6 +120,8 @@ class PolicyParams {
   const std::string& get(const std::string& key) const;
   // Integer in [lo, hi]; otherwise UsageError naming "<policy>:<key>".
   int get_int(const std::string& key, int lo, int hi) const;
+  // Finite decimal number in [lo, hi] ("0.2", "1", "2.5e-1"); otherwise UsageError naming "<policy>:<key>".
+  double get_double(const std::string& key, double lo, double hi) const;
 };
 
 struct PolicyInfo {
@@ -119,22 +129,34 @@ struct PolicyInfo {
   std::string description;
   std::vector<ParamDef> params;
   std::function<std::unique_ptr<Policy>(const PolicyParams&)> make;  // validates values
+  // An allocator wraps any scorer (kvpress's AdaKVPress(SnapKVPress()) is
+  // `adakv(snapkv)`): `wrap` replaces `make`, and a bare name wraps
+  // `default_inner` (kvpress's default; empty = an inner policy is required).
+  std::function<std::unique_ptr<Policy>(const PolicyParams&, std::unique_ptr<Policy> inner)> wrap{};
+  std::string default_inner{};
+  bool in_all = true;  // part of --policies all (an allocator: around default_inner)
 };
 
 struct PolicySpec {
   std::string name;
   std::vector<std::pair<std::string, std::string>> given;  // as typed, in order
   PolicyParams params;                                      // resolved
-  std::string label() const;  // "name" or "name:k=v,k=v" (given parameters only)
+  std::shared_ptr<const PolicySpec> inner;                  // the scorer an allocator wraps
+  // "name", "name:k=v,k=v" (given parameters only); an allocator
+  // "name(inner-label)" or "name(inner-label):k=v".
+  std::string label() const;
 };
 
 const std::vector<PolicyInfo>& policy_registry();  // policies/registry.cpp
 const PolicyInfo& find_policy(const std::string& name);  // UsageError listing valid names
 std::string policy_names();                              // "full, random, ..."
-// "snapkv:window=32,kernel=7" -> validated spec (UsageError on unknown name/parameter/value).
+// "snapkv:window=32,kernel=7", "adakv(snapkv:window=32):alpha_safeguard=0.3"
+// -> validated spec (UsageError on unknown name/parameter/value, on an inner
+// policy given to a scorer, or on an allocator around what it cannot wrap).
 PolicySpec parse_policy_spec(const std::string& text);
 // "all" or "a,b:k=v,k2=v2,c" (an item with '=' and no ':' continues the previous
-// policy's parameters; ';' also separates policies).
+// policy's parameters; ';' also separates policies; commas inside an
+// allocator's parentheses belong to its inner policy).
 std::vector<PolicySpec> parse_policy_list(const std::string& text);
 std::unique_ptr<Policy> make_policy(const PolicySpec& spec);
 

@@ -14,6 +14,9 @@
   X(laprox)               \
   X(lagkv)                \
   X(cur)                  \
+  X(adakv)                \
+  X(pyramidkv)            \
+  X(per_layer)            \
   X(oracle)
 
 namespace kvsim {

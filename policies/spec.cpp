@@ -1,11 +1,31 @@
 // Policy specs: "name:k=v,k=v" parsing and validation against the registry.
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "io/errors.hpp"
 #include "policies/policy.hpp"
 
 namespace kvsim {
+
+namespace {
+std::string format_plain(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// The position of the ')' closing the '(' at `open`, or npos.
+std::size_t closing_paren(const std::string& text, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < text.size(); ++i) {
+    if (text[i] == '(') ++depth;
+    if (text[i] == ')' && --depth == 0) return i;
+  }
+  return std::string::npos;
+}
+}  // namespace
 
 const std::string& PolicyParams::get(const std::string& key) const {
   auto it = values.find(key);
@@ -25,8 +45,22 @@ int PolicyParams::get_int(const std::string& key, int lo, int hi) const {
   return static_cast<int>(v);
 }
 
+double PolicyParams::get_double(const std::string& key, double lo, double hi) const {
+  const std::string& s = get(key);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  // strtod also reads hex, inf and nan: a parameter is a plain decimal number
+  if (s.empty() || *end != '\0' || !std::isfinite(v) || s.find_first_of("xXpPnNiI") != std::string::npos)
+    throw UsageError(policy + ":" + key + "=" + s + ": expected a decimal number");
+  if (v < lo || v > hi)
+    throw UsageError(policy + ":" + key + "=" + s + ": out of range [" + format_plain(lo) + ", " + format_plain(hi) +
+                     "]");
+  return v;
+}
+
 std::string PolicySpec::label() const {
   std::string s = name;
+  if (inner) s += "(" + inner->label() + ")";
   for (std::size_t i = 0; i < given.size(); ++i)
     s += (i ? "," : ":") + given[i].first + "=" + given[i].second;
   return s;
@@ -46,13 +80,42 @@ const PolicyInfo& find_policy(const std::string& name) {
 
 PolicySpec parse_policy_spec(const std::string& text) {
   PolicySpec spec;
-  const auto colon = text.find(':');
-  spec.name = text.substr(0, colon);
+  // "name(inner)[:params]": an allocator around its inner policy
+  const auto colon0 = text.find(':'), open = text.find('(');
+  std::string params_text;
+  bool has_params = false;
+  if (open != std::string::npos && (colon0 == std::string::npos || open < colon0)) {
+    spec.name = text.substr(0, open);
+    const auto close = closing_paren(text, open);
+    if (close == std::string::npos) throw UsageError(text + ": unbalanced '(' in the policy");
+    const std::string rest = text.substr(close + 1);
+    if (!rest.empty() && rest[0] != ':')
+      throw UsageError(text + ": after " + spec.name + "(...) come its parameters as :key=value");
+    has_params = !rest.empty();
+    params_text = has_params ? rest.substr(1) : "";
+    const std::string inner_text = text.substr(open + 1, close - open - 1);
+    if (inner_text.empty()) throw UsageError(text + ": " + spec.name + "() names no policy to wrap");
+    spec.inner = std::make_shared<PolicySpec>(parse_policy_spec(inner_text));
+  } else {
+    spec.name = text.substr(0, colon0);
+    has_params = colon0 != std::string::npos;
+    params_text = has_params ? text.substr(colon0 + 1) : "";
+  }
+  if (spec.name.find_first_of("()") != std::string::npos || text.find(')') < open)
+    throw UsageError(text + ": unbalanced ')' in the policy");
   const PolicyInfo& info = find_policy(spec.name);
+  if (spec.inner && !info.wrap)
+    throw UsageError(spec.name + " is a scorer, not an allocator: it wraps no policy (allocators: adakv, pyramidkv, "
+                     "per_layer)");
+  if (!spec.inner && info.wrap) {
+    if (info.default_inner.empty())
+      throw UsageError(spec.name + " wraps a scorer and has no default one: write " + spec.name + "(snapkv)");
+    spec.inner = std::make_shared<PolicySpec>(parse_policy_spec(info.default_inner));
+  }
   spec.params.policy = spec.name;
   for (const auto& p : info.params) spec.params.values[p.name] = p.default_value;
-  if (colon != std::string::npos) {
-    std::stringstream ss(text.substr(colon + 1));
+  if (has_params) {
+    std::stringstream ss(params_text);
     std::string kv;
     while (std::getline(ss, kv, ',')) {
       if (kv.empty()) continue;
@@ -74,26 +137,35 @@ PolicySpec parse_policy_spec(const std::string& text) {
       spec.given.emplace_back(key, value);
     }
   }
-  info.make(spec.params);  // validates ranges (UsageError naming the parameter)
+  make_policy(spec);  // validates ranges (UsageError naming the parameter)
   return spec;
 }
 
 std::vector<PolicySpec> parse_policy_list(const std::string& text) {
   std::vector<PolicySpec> out;
   if (text == "all") {
-    for (const auto& p : policy_registry()) out.push_back(parse_policy_spec(p.name));
+    for (const auto& p : policy_registry())
+      if (p.in_all) out.push_back(parse_policy_spec(p.name));
     return out;
   }
-  // Split on ';' and ',', re-attaching "k=v" items (no ':') to the previous policy.
+  // Split on ';' and ',' outside parentheses, re-attaching "k=v" items (no
+  // ':') to the previous policy.
+  auto split_top = [](const std::string& t, char sep) {
+    std::vector<std::string> parts(1);
+    int depth = 0;
+    for (char ch : t) {
+      depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+      if (ch == sep && depth == 0)
+        parts.emplace_back();
+      else
+        parts.back() += ch;
+    }
+    return parts;
+  };
   std::vector<std::string> items;
-  std::string cur;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ';')) {
-    std::stringstream s2(part);
-    std::string item;
+  for (const std::string& part : split_top(text, ';')) {
     bool first_in_part = true;
-    while (std::getline(s2, item, ',')) {
+    for (const std::string& item : split_top(part, ',')) {
       if (item.empty()) continue;
       const bool continues = item.find('=') != std::string::npos &&
                              item.find(':') == std::string::npos && !first_in_part && !items.empty();
@@ -110,7 +182,12 @@ std::vector<PolicySpec> parse_policy_list(const std::string& text) {
 }
 
 std::unique_ptr<Policy> make_policy(const PolicySpec& spec) {
-  return find_policy(spec.name).make(spec.params);
+  const PolicyInfo& info = find_policy(spec.name);
+  if (info.wrap) {
+    if (!spec.inner) throw std::logic_error("allocator spec without its inner policy");
+    return info.wrap(spec.params, make_policy(*spec.inner));
+  }
+  return info.make(spec.params);
 }
 
 }  // namespace kvsim

@@ -24,7 +24,7 @@ KeptSet select(const Policy& policy, const KeptSet& cand, const Scores& scores, 
     for (std::size_t g = 0; g < cand.size(); ++g) out[g] = select_top(cand[g], scores[g], budget);
     return out;
   }
-  return select_pooled(cand, scores, static_cast<long>(geom.G) * budget, pooled_floor_per_head(budget));
+  return select_pooled(cand, scores, static_cast<long>(geom.G) * budget, policy.pooled_floor(budget));
 }
 
 // A nan score would silently rank last and an inf one first: neither is the
@@ -61,6 +61,7 @@ Scores oneshot_scores(Policy& policy, const LayerTensors& x, const LayerGeom& ge
 KeptSet replay_layer(Policy& policy, const LayerTensors& x, const LayerGeom& geom, int layer,
                      int budget, const ReplayOptions& options, const LayerShared& shared) {
   const int C = geom.C;
+  budget = policy.layer_budget(budget, layer, geom);  // an allocator's share of this layer
   if (policy.keep_all() || budget >= C) return keep_everything(geom);
   budget = std::max(0, budget);
   const bool oneshot = options.block <= 0 || policy.pooling() == Pooling::model;

@@ -135,7 +135,7 @@ class SweepRun {
       for (int i = 0; i < nI_; ++i) {
         if (plan_.items[i].policy != model_policies[k]) continue;
         const int N = plan_.items[i].budget_tokens;
-        KeptSet sel = N >= C ? cand : select_pooled(cand, all, total_G * N, pooled_floor_per_head(N));
+        KeptSet sel = N >= C ? cand : select_pooled(cand, all, total_G * N, policy_of(i).pooled_floor(N));
         auto& per_layer = model_kept_[i];
         per_layer.resize(nL_);
         long offset = 0;

@@ -17,13 +17,19 @@ void check_options(const LayerGeom& geom, const SweepSpec& spec) {
   if (spec.policies.empty() || spec.budgets.empty()) throw UsageError("no policy or no budget");
 }
 
+// Same name and resolved parameters, and the same inner policy (an allocator).
+bool same_policy(const PolicySpec& a, const PolicySpec& b) {
+  if (a.name != b.name || a.params.values != b.params.values || bool(a.inner) != bool(b.inner)) return false;
+  return !a.inner || same_policy(*a.inner, *b.inner);
+}
+
 // The same policy twice (also spelled differently: "snapkv" and
 // "snapkv:window=64") would give duplicate rows from double work.
 void check_policies_distinct(const std::vector<PolicySpec>& policies) {
   for (std::size_t a = 0; a < policies.size(); ++a)
     for (std::size_t b = 0; b < a; ++b) {
       const PolicySpec &pa = policies[a], &pb = policies[b];
-      if (pa.name != pb.name || pa.params.values != pb.params.values) continue;
+      if (!same_policy(pa, pb)) continue;
       if (pa.label() == pb.label())
         throw UsageError("--policies: '" + pa.label() + "' is listed twice; list each policy once");
       throw UsageError("--policies: '" + pb.label() + "' and '" + pa.label() +

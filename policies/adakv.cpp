@@ -1,0 +1,49 @@
+// adakv — AdaKV's head-adaptive budgets (Feng et al., "Ada-KV: Optimizing KV
+// Cache Eviction by Adaptive Budget Allocation for Efficient LLM Inference",
+// arXiv 2407.11550; kvpress AdaKVPress, kvpress/presses/adakv_press.py).
+// Around any scorer: each KV head first keeps its best
+// floor(alpha_safeguard * N) tokens (the safeguard), then the rest of the
+// layer's G*N is the top of the remaining scores pooled over the layer's KV
+// heads (kvpress marks the safeguard tokens with the largest float and
+// prunes the bottom G*(C-N) over all heads: the same kept set).
+#include "policies/allocator.hpp"
+
+namespace kvsim {
+namespace {
+
+class AdaKvPolicy : public AllocatorPolicy {
+ public:
+  AdaKvPolicy(std::unique_ptr<Policy> inner, double alpha) : AllocatorPolicy("adakv", std::move(inner)), alpha_(alpha) {}
+  Pooling pooling() const override { return Pooling::per_layer; }
+  // int(n_kept * alpha_safeguard), as kvpress computes it
+  int pooled_floor(int budget) const override { return static_cast<int>(budget * alpha_); }
+  // The inner policy's caveat speaks of N per KV head; under adakv the
+  // layer's G*N are pooled, so say how that changes it.
+  std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {
+    std::vector<Caveat> out = AllocatorPolicy::caveats(budget, block, geom);
+    for (Caveat& c : out)
+      c.message += " (under adakv the layer's G*N kept tokens are pooled over its KV heads: the protected tokens "
+                   "still fill the cache, split unevenly between the heads)";
+    return out;
+  }
+
+ private:
+  double alpha_;
+};
+
+}  // namespace
+
+PolicyInfo adakv_policy_info() {
+  PolicyInfo info{"adakv",
+                  "allocator: head-adaptive budgets within a layer (top G*N of the layer's scores), each KV head "
+                  "keeping at least floor(alpha_safeguard*N); wraps any scorer: adakv(snapkv)",
+                  {{"alpha_safeguard", "0.2", "fraction of N each KV head keeps of its own best, in [0, 1]"}},
+                  nullptr};
+  info.wrap = [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
+    return std::make_unique<AdaKvPolicy>(std::move(inner), p.get_double("alpha_safeguard", 0.0, 1.0));
+  };
+  info.default_inner = "snapkv";
+  return info;
+}
+
+}  // namespace kvsim

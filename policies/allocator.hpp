@@ -1,0 +1,50 @@
+#pragma once
+// Budget allocators wrap any scorer (kvpress's AdaKVPress(SnapKVPress()),
+// PyramidKVPress, PerLayerCompressionPress): the inner policy scores, the
+// allocator only decides how many tokens each KV head and each layer keeps.
+// AllocatorPolicy forwards everything to the inner policy; an allocator
+// overrides pooling(), pooled_floor() or layer_budget().
+#include <memory>
+#include <utility>
+
+#include "io/errors.hpp"
+#include "policies/policy.hpp"
+
+namespace kvsim {
+
+class AllocatorPolicy : public Policy {
+ public:
+  AllocatorPolicy(const std::string& name, std::unique_ptr<Policy> inner) : inner_(std::move(inner)) {
+    // full keeps everything (nothing to allocate); a model-wide pooled
+    // policy already allocates over layers and heads itself.
+    if (inner_->keep_all()) throw UsageError(name + "(full): full keeps everything; there is no budget to allocate");
+    if (inner_->pooling() == Pooling::model)
+      throw UsageError(name + ": the inner policy pools over the whole model (laprox:mode=model) and allocates "
+                              "its own budgets; wrap a per-head or per-layer policy");
+  }
+  Pooling pooling() const override { return inner_->pooling(); }
+  bool needs_o_proj() const override { return inner_->needs_o_proj(); }
+  bool observes_fill() const override { return inner_->observes_fill(); }
+  void check(const LayerGeom& geom) const override { inner_->check(geom); }
+  void prepare_layer(const LayerTensors& x, const LayerGeom& geom, LayerShared& shared) const override {
+    inner_->prepare_layer(x, geom, shared);
+  }
+  void begin_layer(const StepContext& first_step) override { inner_->begin_layer(first_step); }
+  void score(const StepContext& ctx, Scores& out) override { inner_->score(ctx, out); }
+  std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {
+    return inner_->caveats(budget, block, geom);
+  }
+  double layer_normalizer() const override { return inner_->layer_normalizer(); }
+  int layer_budget(int budget, int layer, const LayerGeom& geom) const override {
+    return inner_->layer_budget(budget, layer, geom);
+  }
+  int pooled_floor(int budget) const override { return inner_->pooled_floor(budget); }
+
+ protected:
+  const Policy& inner() const { return *inner_; }
+
+ private:
+  std::unique_ptr<Policy> inner_;
+};
+
+}  // namespace kvsim
