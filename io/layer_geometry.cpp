@@ -19,6 +19,8 @@ LayerGeom LayerGeom::from(const DumpAttrs& a, int context_len) {
   g.C = context_len;
   g.D = a.hidden_size;
   g.n_layers = a.n_layers;
+  g.rope_theta = a.rope_theta;
+  g.rope_interleaved = a.source == "llama2c";
   g.scale = static_cast<float>(a.attn_scale ? *a.attn_scale : 1.0 / std::sqrt(double(a.head_dim)));
   return g;
 }

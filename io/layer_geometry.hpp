@@ -18,6 +18,11 @@ struct LayerGeom {
   int C = 0;  // context tokens [0, C); future queries [C, T)
   int D = 0;  // hidden size (rows of o_proj)
   int n_layers = 0;  // layers of the model (0 = unknown): layer-budget allocators need it
+  // RoPE as far as the dump's attributes tell (expected_attention without
+  // q_pre_rope): base theta, and whether pairs are interleaved (2i, 2i+1),
+  // as in llama2.c checkpoints, or split halves (i, i + d/2), as in HF.
+  double rope_theta = 10000.0;
+  bool rope_interleaved = false;
   float scale = 1.f;
   int W() const { return T - C; }
   int kv_of(int h) const { return h / r; }

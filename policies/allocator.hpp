@@ -24,6 +24,7 @@ class AllocatorPolicy : public Policy {
   }
   Pooling pooling() const override { return inner_->pooling(); }
   bool needs_o_proj() const override { return inner_->needs_o_proj(); }
+  bool uses_q_pre_rope() const override { return inner_->uses_q_pre_rope(); }
   bool observes_fill() const override { return inner_->observes_fill(); }
   void check(const LayerGeom& geom) const override { inner_->check(geom); }
   void prepare_layer(const LayerTensors& x, const LayerGeom& geom, LayerShared& shared) const override {

@@ -77,6 +77,7 @@ class Policy {
   virtual Pooling pooling() const { return Pooling::per_head; }
   virtual bool keep_all() const { return false; }        // `full`
   virtual bool needs_o_proj() const { return false; }    // `laprox`
+  virtual bool uses_q_pre_rope() const { return false; }  // reads LayerTensors::q_pre_rope when the dump has it
   virtual bool observes_fill() const { return false; }   // scored on the initial fill [0, N) (h2o)
   // Context-dependent parameter checks (e.g. window > context): UsageError naming the parameter.
   virtual void check(const LayerGeom& geom) const {}

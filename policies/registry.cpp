@@ -14,9 +14,11 @@
   X(laprox)               \
   X(lagkv)                \
   X(cur)                  \
+  X(expected_attention)   \
   X(adakv)                \
   X(pyramidkv)            \
   X(per_layer)            \
+  X(criticalkv)           \
   X(oracle)
 
 namespace kvsim {

@@ -105,8 +105,12 @@ PolicySpec parse_policy_spec(const std::string& text) {
     throw UsageError(text + ": unbalanced ')' in the policy");
   const PolicyInfo& info = find_policy(spec.name);
   if (spec.inner && !info.wrap)
-    throw UsageError(spec.name + " is a scorer, not an allocator: it wraps no policy (allocators: adakv, pyramidkv, "
-                     "per_layer)");
+  {
+    std::string wrappers;
+    for (const auto& p : policy_registry())
+      if (p.wrap) wrappers += (wrappers.empty() ? "" : ", ") + p.name;
+    throw UsageError(spec.name + " wraps no policy (policies that wrap one: " + wrappers + ")");
+  }
   if (!spec.inner && info.wrap) {
     if (info.default_inner.empty())
       throw UsageError(spec.name + " wraps a scorer and has no default one: write " + spec.name + "(snapkv)");

@@ -9,8 +9,8 @@
 namespace kvsim {
 
 FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int layer,
-                         bool allow_nonfinite, std::vector<SkippedUnit>& skipped) {
-  LayerTensors x = source.read_layer(layer);
+                         bool allow_nonfinite, std::vector<SkippedUnit>& skipped, bool q_pre_rope) {
+  LayerTensors x = source.read_layer(layer, q_pre_rope);
   check_layer_shapes(x, geom, layer);
   std::vector<std::string> bad = find_nonfinite(x, geom, layer);
   const std::vector<std::string> overflow = find_logit_overflow(x, geom, layer);

@@ -11,6 +11,6 @@
 namespace kvsim {
 
 FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int layer, bool allow_nonfinite,
-                         std::vector<SkippedUnit>& skipped);
+                         std::vector<SkippedUnit>& skipped, bool q_pre_rope = false);
 
 }  // namespace kvsim

@@ -65,6 +65,7 @@ FilteredLayer drop_kv_heads(const LayerTensors& x, const LayerGeom& geom, const 
   f.x.q = Tensor3::from_shape({std::size_t(H), T, d});
   f.x.k = Tensor3::from_shape({std::size_t(G), T, d});
   f.x.v = Tensor3::from_shape({std::size_t(G), T, d});
+  if (x.q_pre_rope) f.x.q_pre_rope = Tensor3::from_shape({std::size_t(H), T, d});
   for (int i = 0; i < G; ++i) {
     const int g = kvs[i];
     std::memcpy(f.x.k.data() + i * slab, x.k.data() + g * slab, slab * sizeof(float));
@@ -72,6 +73,9 @@ FilteredLayer drop_kv_heads(const LayerTensors& x, const LayerGeom& geom, const 
     for (int hi = 0; hi < r; ++hi) {
       std::memcpy(f.x.q.data() + std::size_t(i * r + hi) * slab, x.q.data() + std::size_t(g * r + hi) * slab,
                   slab * sizeof(float));
+      if (x.q_pre_rope)
+        std::memcpy(f.x.q_pre_rope->data() + std::size_t(i * r + hi) * slab,
+                    x.q_pre_rope->data() + std::size_t(g * r + hi) * slab, slab * sizeof(float));
       f.heads.push_back(g * r + hi);
     }
   }

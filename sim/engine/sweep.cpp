@@ -22,9 +22,10 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
 
-LayerTensors DumpLayerSource::read_layer(int layer) const {
+LayerTensors DumpLayerSource::read_layer(int layer, bool q_pre_rope) const {
   LayerFields f;
   f.o_proj = reader_.has(layer, "o_proj");
+  f.q_pre_rope = q_pre_rope && reader_.has(layer, "q_pre_rope");
   return reader_.read_layer(layer, f);
 }
 
@@ -105,7 +106,7 @@ class SweepRun {
         return;
       }
       std::vector<SkippedUnit> ignored;
-      const FilteredLayer L = load_layer(source_, plan_.geom, plan_.layers[li], spec_.allow_nonfinite, ignored);
+      const FilteredLayer L = load_layer(source_, plan_.geom, plan_.layers[li], spec_.allow_nonfinite, ignored, plan_.uses_q_pre_rope);
       layer_G[li] = L.geom.G;
       if (L.geom.G == 0) continue;
       LayerShared shared;
@@ -172,7 +173,7 @@ class SweepRun {
     }
     const auto t0 = Clock::now();
     std::vector<SkippedUnit> skipped;
-    const FilteredLayer L = load_layer(source_, plan_.geom, layer, spec_.allow_nonfinite, skipped);
+    const FilteredLayer L = load_layer(source_, plan_.geom, layer, spec_.allow_nonfinite, skipped, plan_.uses_q_pre_rope);
     res_.read_seconds += since(t0);
 
     w.ran.assign(nI_, 0);

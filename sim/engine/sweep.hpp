@@ -24,7 +24,9 @@ class LayerSource {
   virtual ~LayerSource() = default;
   virtual const DumpAttrs& attrs() const = 0;
   virtual bool has_o_proj() const = 0;
-  virtual LayerTensors read_layer(int layer) const = 0;
+  // `q_pre_rope`: also the pre-RoPE queries where the source has them (a
+  // policy that uses them asks; the others do not pay for reading them).
+  virtual LayerTensors read_layer(int layer, bool q_pre_rope = false) const = 0;
   // Prefix for error messages about the data (the dump's path), or "".
   virtual std::string origin() const { return ""; }
 };
@@ -34,7 +36,7 @@ class DumpLayerSource : public LayerSource {
   explicit DumpLayerSource(const DumpReader& reader) : reader_(reader) {}
   const DumpAttrs& attrs() const override { return reader_.attrs(); }
   bool has_o_proj() const override { return reader_.has_o_proj(); }
-  LayerTensors read_layer(int layer) const override;
+  LayerTensors read_layer(int layer, bool q_pre_rope = false) const override;
   std::string origin() const override { return reader_.path(); }
 
  private:
@@ -47,7 +49,7 @@ class MemoryLayerSource : public LayerSource {
       : attrs_(std::move(attrs)), layers_(std::move(layers)) {}
   const DumpAttrs& attrs() const override { return attrs_; }
   bool has_o_proj() const override;
-  LayerTensors read_layer(int layer) const override { return layers_.at(layer); }
+  LayerTensors read_layer(int layer, bool = false) const override { return layers_.at(layer); }
 
  private:
   DumpAttrs attrs_;
@@ -60,7 +62,7 @@ class GeneratedLayerSource : public LayerSource {
       : attrs_(std::move(attrs)), o_proj_(o_proj), gen_(std::move(gen)) {}
   const DumpAttrs& attrs() const override { return attrs_; }
   bool has_o_proj() const override { return o_proj_; }
-  LayerTensors read_layer(int layer) const override { return gen_(layer); }
+  LayerTensors read_layer(int layer, bool = false) const override { return gen_(layer); }
 
  private:
   DumpAttrs attrs_;

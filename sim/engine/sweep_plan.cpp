@@ -87,6 +87,7 @@ SweepPlan plan_sweep(const LayerSource& source, const SweepSpec& spec) {
     plan.policies.push_back(make_policy(ps));
     const Policy& first = *plan.policies.back();
     first.check(plan.geom);
+    plan.uses_q_pre_rope |= first.uses_q_pre_rope();
     if (first.needs_o_proj() && !source.has_o_proj())
       throw InputError((source.origin().empty() ? "" : source.origin() + ": ") + "policy " + ps.label() +
                        " needs the output projection o_proj (/layers/<l>/o_proj), which the dump "

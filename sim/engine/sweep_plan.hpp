@@ -15,6 +15,7 @@ struct SweepPlan {
   std::vector<SweepItem> items;                   // policy-major, then budget
   std::vector<std::unique_ptr<Policy>> policies;  // [item]: per-item state, built once per sweep
   WarningLog warnings;                            // budget clamps, policy caveats
+  bool uses_q_pre_rope = false;                   // some policy reads the pre-RoPE queries
 
   // The instance of policy p that answers per-policy questions (pooling,
   // prepare_layer): the item of p at the first budget.
