@@ -13,19 +13,14 @@ namespace {
 
 class AdaKvPolicy : public AllocatorPolicy {
  public:
-  AdaKvPolicy(std::unique_ptr<Policy> inner, double alpha) : AllocatorPolicy("adakv", std::move(inner)), alpha_(alpha) {}
+  AdaKvPolicy(std::unique_ptr<Policy> inner, double alpha) : AllocatorPolicy("adakv", std::move(inner)), alpha_(alpha) {
+    if (AllocatorPolicy::selects_itself())
+      throw UsageError("adakv: the inner policy chooses its kept set itself (chunkkv keeps whole chunks shared by "
+                       "every KV head); there is nothing for adakv to pool");
+  }
   Pooling pooling() const override { return Pooling::per_layer; }
   // int(n_kept * alpha_safeguard), as kvpress computes it
   int pooled_floor(int budget) const override { return static_cast<int>(budget * alpha_); }
-  // The inner policy's caveat speaks of N per KV head; under adakv the
-  // layer's G*N are pooled, so say how that changes it.
-  std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {
-    std::vector<Caveat> out = AllocatorPolicy::caveats(budget, block, geom);
-    for (Caveat& c : out)
-      c.message += " (under adakv the layer's G*N kept tokens are pooled over its KV heads: the protected tokens "
-                   "still fill the cache, split unevenly between the heads)";
-    return out;
-  }
 
  private:
   double alpha_;

@@ -14,7 +14,7 @@ namespace kvsim {
 
 class AllocatorPolicy : public Policy {
  public:
-  AllocatorPolicy(const std::string& name, std::unique_ptr<Policy> inner) : inner_(std::move(inner)) {
+  AllocatorPolicy(const std::string& name, std::unique_ptr<Policy> inner) : name_(name), inner_(std::move(inner)) {
     // full keeps everything (nothing to allocate); a model-wide pooled
     // policy already allocates over layers and heads itself.
     if (inner_->keep_all()) throw UsageError(name + "(full): full keeps everything; there is no budget to allocate");
@@ -32,19 +32,30 @@ class AllocatorPolicy : public Policy {
   }
   void begin_layer(const StepContext& first_step) override { inner_->begin_layer(first_step); }
   void score(const StepContext& ctx, Scores& out) override { inner_->score(ctx, out); }
+  // The inner policy's caveat describes its own selection at N; the wrapper
+  // changes that selection (pools, rescales, chunks or re-budgets it), so
+  // the message says whose it is.
   std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {
-    return inner_->caveats(budget, block, geom);
+    std::vector<Caveat> out = inner_->caveats(budget, block, geom);
+    for (Caveat& c : out)
+      c.message = "its inner policy alone: " + c.message + "; " + name_ + " changes the selection around it (docs/POLICIES.md)";
+    return out;
   }
   double layer_normalizer() const override { return inner_->layer_normalizer(); }
-  int layer_budget(int budget, int layer, const LayerGeom& geom) const override {
-    return inner_->layer_budget(budget, layer, geom);
+  int layer_budget(int budget, int layer, const LayerGeom& geom, const LayerTensors& x) const override {
+    return inner_->layer_budget(budget, layer, geom, x);
   }
   int pooled_floor(int budget) const override { return inner_->pooled_floor(budget); }
+  bool selects_itself() const override { return inner_->selects_itself(); }
+  bool select_kept(const KeptSet& cand, const Scores& scores, int budget, KeptSet& out) const override {
+    return inner_->select_kept(cand, scores, budget, out);
+  }
 
  protected:
   const Policy& inner() const { return *inner_; }
 
  private:
+  std::string name_;
   std::unique_ptr<Policy> inner_;
 };
 

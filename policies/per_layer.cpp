@@ -71,7 +71,7 @@ class PerLayerPolicy : public AllocatorPolicy {
       throw UsageError("per_layer: " + std::to_string(shares_.size()) + " per-layer ratios for a model of " +
                        std::to_string(geom.n_layers) + " layers");
   }
-  int layer_budget(int budget, int layer, const LayerGeom& geom) const override {
+  int layer_budget(int budget, int layer, const LayerGeom& geom, const LayerTensors&) const override {
     return budgets(budget).at(layer);
   }
   std::vector<Caveat> caveats(int budget, int block, const LayerGeom& geom) const override {

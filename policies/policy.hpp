@@ -100,12 +100,22 @@ class Policy {
   virtual double layer_normalizer() const { return 1.0; }
   // Tokens per KV head that layer `layer` keeps when the item's budget is N:
   // N itself, except under a layer-budget allocator (pyramidkv, per_layer),
-  // whose layers keep different amounts with the same total over the model.
-  virtual int layer_budget(int budget, int layer, const LayerGeom& geom) const { return budget; }
+  // whose layers keep different amounts with the same total over the model,
+  // or simlayerkv, which keeps everything in layers it finds not lazy (`x`).
+  virtual int layer_budget(int budget, int layer, const LayerGeom& geom, const LayerTensors& x) const {
+    return budget;
+  }
   // Pooled selection: the tokens each KV head keeps of its own best before
   // the rest of the layer's budget is pooled (laprox floor(0.2 N); adakv
   // floor(alpha_safeguard N)).
   virtual int pooled_floor(int budget) const { return pooled_floor_per_head(budget); }
+  // A policy that chooses its kept set itself from the step's scores (after
+  // protections) instead of the engine's top-N: chunkkv keeps whole chunks.
+  // Returns false to leave the selection to the engine.
+  virtual bool selects_itself() const { return false; }
+  virtual bool select_kept(const KeptSet& cand, const Scores& scores, int budget, KeptSet& out) const {
+    return false;
+  }
 };
 
 struct ParamDef {

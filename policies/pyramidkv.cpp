@@ -40,7 +40,7 @@ class PyramidKvPolicy : public AllocatorPolicy {
  public:
   PyramidKvPolicy(std::unique_ptr<Policy> inner, int window, int beta)
       : AllocatorPolicy("pyramidkv", std::move(inner)), window_(window), beta_(beta) {}
-  int layer_budget(int budget, int layer, const LayerGeom& geom) const override {
+  int layer_budget(int budget, int layer, const LayerGeom& geom, const LayerTensors&) const override {
     const Pyramid p = pyramid(budget, geom.n_layers, geom.C, window_, beta_);
     if (p.uniform) return budget;
     const double steps = (p.max - p.min) / (geom.n_layers - 1);

@@ -19,6 +19,8 @@
   X(pyramidkv)            \
   X(per_layer)            \
   X(criticalkv)           \
+  X(chunkkv)              \
+  X(simlayerkv)           \
   X(oracle)
 
 namespace kvsim {

@@ -181,7 +181,14 @@ std::vector<PolicySpec> parse_policy_list(const std::string& text) {
     }
   }
   if (items.empty()) throw UsageError("--policies: empty list");
-  for (const auto& it : items) out.push_back(parse_policy_spec(it));
+  for (const auto& it : items) {
+    if (it == "all") {  // "all,chunkkv,simlayerkv": the equal-memory set and more
+      const auto every = parse_policy_list("all");
+      out.insert(out.end(), every.begin(), every.end());
+    } else {
+      out.push_back(parse_policy_spec(it));
+    }
+  }
   return out;
 }
 

@@ -64,7 +64,7 @@ TEST(Allocators, PyramidKvLayerBudgetsHandComputed) {
   auto budgets = [&](const std::string& spec, int N) {
     auto p = make_policy(parse_policy_spec(spec));
     std::vector<int> n;
-    for (int l = 0; l < 5; ++l) n.push_back(p->layer_budget(N, l, g));
+    for (int l = 0; l < 5; ++l) n.push_back(p->layer_budget(N, l, g, LayerTensors{}));
     return n;
   };
   EXPECT_EQ(budgets("pyramidkv(knorm):window=4", 100), std::vector<int>({195, 148, 100, 52, 5}));
@@ -88,8 +88,8 @@ TEST(Allocators, PerLayerBudgetsHandComputedFromListRemovedFractionsAndFile) {
   for (const std::string& spec : std::vector<std::string>{"per_layer(h2o):ratios=0.7/0.3", "per_layer(h2o):compression_ratios=0.3/0.7",
                                   "per_layer(h2o):file=" + file}) {
     auto p = make_policy(parse_policy_spec(spec));
-    EXPECT_EQ(p->layer_budget(27, 0, g), 38) << spec;
-    EXPECT_EQ(p->layer_budget(27, 1, g), 16) << spec;
+    EXPECT_EQ(p->layer_budget(27, 0, g, LayerTensors{}), 38) << spec;
+    EXPECT_EQ(p->layer_budget(27, 1, g, LayerTensors{}), 16) << spec;
     EXPECT_NO_THROW(p->check(g));
   }
   // three shares for a two-layer model; no share, two sources, a bad number, all zero
@@ -123,15 +123,15 @@ TEST(Allocators, LayerBudgetAllocatorsReplayTheInnerPolicyAtTheirBudget) {
   const std::string shares = "per_layer(snapkv:window=16):ratios=0.4/0.3/0.2/0.1";
   long pyramid_total = 0;
   for (int layer = 0; layer < 4; ++layer) {
-    const int n_pyr = make_policy(parse_policy_spec(pyramid))->layer_budget(40, layer, g);
-    const int n_share = make_policy(parse_policy_spec(shares))->layer_budget(40, layer, g);
+    const int n_pyr = make_policy(parse_policy_spec(pyramid))->layer_budget(40, layer, g, LayerTensors{});
+    const int n_share = make_policy(parse_policy_spec(shares))->layer_budget(40, layer, g, LayerTensors{});
     pyramid_total += n_pyr;
     EXPECT_EQ(replay(pyramid, layer, 40), replay("h2o", layer, n_pyr)) << layer;
     EXPECT_EQ(replay(shares, layer, 40), replay("snapkv:window=16", layer, n_share)) << layer;
     EXPECT_EQ(replay(shares, layer, 40)[0].size(), std::size_t(n_share));
   }
   EXPECT_EQ(pyramid_total, 4 * 40);
-  EXPECT_NE(make_policy(parse_policy_spec(pyramid))->layer_budget(40, 0, g), 40);
+  EXPECT_NE(make_policy(parse_policy_spec(pyramid))->layer_budget(40, 0, g, LayerTensors{}), 40);
   EXPECT_EQ(replay("adakv(h2o):alpha_safeguard=1", 1, 40), replay("h2o", 1, 40));
   // adakv keeps G*N tokens per layer, however it splits them
   const KeptSet ada = replay("adakv(h2o)", 1, 40);
@@ -157,7 +157,9 @@ TEST(Allocators, CompositionSyntax) {
   for (const auto& p : parse_policy_list("all")) all.push_back(p.label());
   EXPECT_NE(std::find(all.begin(), all.end(), "adakv(snapkv)"), all.end());
   EXPECT_NE(std::find(all.begin(), all.end(), "pyramidkv(snapkv)"), all.end());
-  for (const auto& label : all) EXPECT_EQ(label.find("per_layer"), std::string::npos);
+  for (const auto& label : all)
+    for (const char* unequal : {"per_layer", "chunkkv", "simlayerkv"}) EXPECT_EQ(label.find(unequal), std::string::npos);
+  EXPECT_EQ(parse_policy_list("all,chunkkv,simlayerkv").size(), all.size() + 2);
   for (const std::string bad : {"knorm(h2o)", "per_layer", "adakv(full)", "adakv(laprox:mode=model)", "adakv(snapkv",
                                 "adakv(snapkv)x", "adakv()", "snapkv)", "adakv(nosuch)",
                                 "adakv(snapkv):alpha_safeguard=1.5", "adakv(snapkv):alpha_safeguard=0x1",

@@ -4,6 +4,7 @@
 // it gets its pre-RoPE queries (q_pre_rope, or q rotated back) agreeing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "io/errors.hpp"
@@ -26,6 +27,16 @@ Scores oneshot(const std::string& spec, const LayerTensors& x, const LayerGeom& 
   Scores s;
   p->score(ctx, s);
   return s;
+}
+
+// The kept set of `spec` at budget N (block 0 = one-shot).
+KeptSet kept_by(const std::string& spec, const LayerTensors& x, const LayerGeom& geom, int N, int block = 0) {
+  auto p = make_policy(parse_policy_spec(spec));
+  LayerShared shared;
+  p->prepare_layer(x, geom, shared);
+  ReplayOptions o;
+  o.block = block;
+  return replay_layer(*p, x, geom, 0, N, o, shared);
 }
 
 // One head, d = 2, C = 3, T = 4; RoPE absent (q_pre_rope = q: angle 0).
@@ -198,14 +209,7 @@ TEST(Presses, CriticalKvHandComputed) {
   w(0, 0) = 1;
   w(1, 0) = -2;
   x.o_proj = w;
-  auto kept = [&](const std::string& spec) {
-    auto p = make_policy(parse_policy_spec(spec));
-    LayerShared shared;
-    p->prepare_layer(x, geom, shared);
-    ReplayOptions o;
-    o.block = 0;
-    return replay_layer(*p, x, geom, 0, 2, o, shared);
-  };
+  auto kept = [&](const std::string& spec) { return kept_by(spec, x, geom, 2); };
   EXPECT_EQ(kept("knorm"), KeptSet({{0, 1}}));
   EXPECT_EQ(kept("criticalkv(knorm):epsilon=0"), KeptSet({{0, 2}}));
   EXPECT_EQ(kept("criticalkv(knorm):epsilon=0,first_stage_ratio=0"), KeptSet({{0, 2}}));
@@ -213,6 +217,107 @@ TEST(Presses, CriticalKvHandComputed) {
   x.o_proj.reset();
   EXPECT_THROW(kept("criticalkv(knorm)"), InputError);
   EXPECT_TRUE(make_policy(parse_policy_spec("criticalkv"))->needs_o_proj());
+}
+
+// chunkkv(knorm), chunks of 4 over C = 10: [0,4), [4,8), [8,10). Key norms
+// per KV head give chunk means of knorm's -|k|: head 0: -1, -5, -0.5;
+// head 1: -10, 0, -10; summed: -11, -5, -10.5. N = 5 keeps max(1, 3*5/10)
+// = 1 chunk, the second ({4..7}, for both heads); N = 7 keeps 2: the second
+// and the last. Alone (one KV head, head 0's keys): the last chunk, then the
+// first. C below one chunk: knorm's own top N.
+TEST(Presses, ChunkKvHandComputed) {
+  const int C = 10;
+  LayerGeom geom = LayerGeom::from(test::tiny_attrs(1, 2, 2, 1, C + 1, C, 1, 1.0), C);
+  LayerTensors x = test::zero_layer(2, 2, 1, C + 1);
+  const double h0[] = {1, 1, 1, 1, 5, 5, 5, 5, 0.5, 0.5}, h1[] = {10, 10, 10, 10, 0, 0, 0, 0, 10, 10};
+  for (int j = 0; j < C; ++j) {
+    test::set_vec(x.k, 0, j, {h0[j]});
+    test::set_vec(x.k, 1, j, {h1[j]});
+  }
+  auto kept = [&](const std::string& spec, int N, const LayerTensors& layer, const LayerGeom& g) {
+    return kept_by(spec, layer, g, N);
+  };
+  EXPECT_EQ(kept("chunkkv(knorm):chunk_length=4", 5, x, geom), KeptSet({{4, 5, 6, 7}, {4, 5, 6, 7}}));
+  EXPECT_EQ(kept("chunkkv(knorm):chunk_length=4", 7, x, geom),
+            KeptSet({{4, 5, 6, 7, 8, 9}, {4, 5, 6, 7, 8, 9}}));
+  LayerGeom one = LayerGeom::from(test::tiny_attrs(1, 1, 1, 1, C + 1, C, 1, 1.0), C);
+  LayerTensors x1 = test::zero_layer(1, 1, 1, C + 1);
+  for (int j = 0; j < C; ++j) test::set_vec(x1.k, 0, j, {h0[j]});
+  EXPECT_EQ(kept("chunkkv(knorm):chunk_length=4", 7, x1, one), KeptSet({{0, 1, 2, 3, 8, 9}}));
+  EXPECT_EQ(kept("chunkkv(knorm):chunk_length=20", 3, x1, one), kept("knorm", 3, x1, one));
+  EXPECT_THROW(parse_policy_spec("chunkkv(laprox)"), UsageError);
+  EXPECT_THROW(parse_policy_spec("adakv(chunkkv)"), UsageError);
+}
+
+// simlayerkv, one head, scale 1, C = 6: the last context query (t = 5, q = 1)
+// sees key 0 = ln 8 and keys 1..5 = 0: attention 8/13 on token 0, 1/13 on each
+// other. N = 2, n_initial = 1: a lazy layer would keep {0, 5}, which hold
+// 9/13 = 0.692 of that attention: lazy at threshold 0.6 (keeps {0, 5}), not
+// lazy at 0.7 (keeps the whole context).
+TEST(Presses, SimLayerKvHandComputed) {
+  LayerGeom geom = LayerGeom::from(test::tiny_attrs(1, 1, 1, 1, 7, 6, 1, 1.0), 6);
+  LayerTensors x = test::zero_layer(1, 1, 1, 7);
+  test::set_vec(x.k, 0, 0, {std::log(8.0)});
+  test::set_vec(x.q, 0, 5, {1});
+  EXPECT_EQ(kept_by("simlayerkv:lazy_threshold=0.6,n_initial=1", x, geom, 2), KeptSet({{0, 5}}));
+  EXPECT_EQ(kept_by("simlayerkv:lazy_threshold=0.7,n_initial=1", x, geom, 2), KeptSet({{0, 1, 2, 3, 4, 5}}));
+  // block mode keeps the same streaming set
+  EXPECT_EQ(kept_by("simlayerkv:lazy_threshold=0.6,n_initial=1", x, geom, 2, 2), KeptSet({{0, 5}}));
+}
+
+// Naive float64 references on a random layer, one-shot: criticalkv(knorm)
+// (the L1 norms of W_o^h v_j by explicit loops, stage 1 by sorting) and
+// chunkkv(knorm) (chunk means by explicit loops) keep the sets the policies keep.
+TEST(Presses, CriticalKvAndChunkKvMatchNaiveReferencesOnARandomLayer) {
+  const int H = 4, G = 2, r = 2, d = 8, T = 140, C = 120, D = 16, N = 30;
+  const LayerGeom geom = LayerGeom::from(test::tiny_attrs(1, H, G, d, T, C, D, 0.35), C);
+  const LayerTensors x = test::random_layer(H, G, d, T, D, 5);
+  auto kept = [&](const std::string& spec) { return kept_by(spec, x, geom, N); };
+  auto knorm = [&](int g, int j) {
+    double s = 0;
+    for (int c = 0; c < d; ++c) s += double(x.k(g, j, c)) * x.k(g, j, c);
+    return -std::sqrt(s);
+  };
+  auto top = [&](std::vector<std::pair<double, int>> v, int n) {  // (score, position): ties -> later position
+    std::sort(v.begin(), v.end(), [](auto a, auto b) { return a.first != b.first ? a.first > b.first : a.second > b.second; });
+    std::vector<int> out;
+    for (int i = 0; i < n; ++i) out.push_back(v[i].second);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  KeptSet want(G);
+  for (int g = 0; g < G; ++g) {
+    std::vector<std::pair<double, int>> stage1, stage2;
+    for (int j = 0; j < C; ++j) stage1.push_back({knorm(g, j), j});
+    const std::vector<int> first = top(stage1, N / 2);
+    for (int j = 0; j < C; ++j) {
+      double u = 0;
+      for (int hi = 0; hi < r; ++hi)
+        for (int row = 0; row < D; ++row) {
+          double y = 0;
+          for (int c = 0; c < d; ++c) y += double((*x.o_proj)(row, (g * r + hi) * d + c)) * x.v(g, j, c);
+          u += std::fabs(y) / r;
+        }
+      const bool in_first = std::count(first.begin(), first.end(), j) > 0;
+      stage2.push_back({in_first ? 1e300 : (knorm(g, j) + 1e-4) * u, j});
+    }
+    want[g] = top(stage2, N);
+  }
+  EXPECT_EQ(kept("criticalkv(knorm)"), want);
+
+  const int L = 7, chunks = (C + L - 1) / L, keep = std::max(1, chunks * N / C);
+  std::vector<std::pair<double, int>> chunk_scores;
+  for (int c = 0; c < chunks; ++c) {
+    double sum = 0;
+    const int n = std::min(C, (c + 1) * L) - c * L;
+    for (int g = 0; g < G; ++g)
+      for (int j = c * L; j < c * L + n; ++j) sum += knorm(g, j);
+    chunk_scores.push_back({sum / n, c});
+  }
+  std::vector<int> positions;
+  for (int c : top(chunk_scores, keep))
+    for (int j = c * L; j < std::min(C, (c + 1) * L); ++j) positions.push_back(j);
+  EXPECT_EQ(kept("chunkkv(knorm):chunk_length=7"), KeptSet(G, positions));
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ KeptSet keep_everything(const LayerGeom& geom) {
 namespace {
 KeptSet select(const Policy& policy, const KeptSet& cand, const Scores& scores, int budget,
                const LayerGeom& geom) {
+  KeptSet own;
+  if (policy.select_kept(cand, scores, budget, own)) return own;
   if (policy.pooling() == Pooling::per_head) {
     KeptSet out(cand.size());
     for (std::size_t g = 0; g < cand.size(); ++g) out[g] = select_top(cand[g], scores[g], budget);
@@ -61,7 +63,7 @@ Scores oneshot_scores(Policy& policy, const LayerTensors& x, const LayerGeom& ge
 KeptSet replay_layer(Policy& policy, const LayerTensors& x, const LayerGeom& geom, int layer,
                      int budget, const ReplayOptions& options, const LayerShared& shared) {
   const int C = geom.C;
-  budget = policy.layer_budget(budget, layer, geom);  // an allocator's share of this layer
+  budget = policy.layer_budget(budget, layer, geom, x);  // an allocator's share of this layer
   if (policy.keep_all() || budget >= C) return keep_everything(geom);
   budget = std::max(0, budget);
   const bool oneshot = options.block <= 0 || policy.pooling() == Pooling::model;
