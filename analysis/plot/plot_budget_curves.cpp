@@ -115,7 +115,8 @@ PlotFiles plot_curves(const CurveOptions& o, const CurveKind& kind) {
   std::sort(ratios.begin(), ratios.end());
   ratios.erase(std::unique(ratios.begin(), ratios.end()), ratios.end());
 
-  GnuplotFigure fig(1150, 650);
+  // a long legend (the later presses' labels) must not squeeze the plot
+  GnuplotFigure fig(curves.size() > 12 ? 1400 : 1150, 650);
   const std::string model = o.figure.model.empty() ? model_beside(o.results) : o.figure.model;
   const std::string where =
       corpus ? "corpus of n = " + std::to_string(corpus->n_dumps) + " dumps, block " + std::to_string(corpus->block)

@@ -21,7 +21,11 @@ const std::map<std::string, std::string>& known_colors() {
       {"oracle", "#000000"},       {"keydiff", "#0072B2"}, {"knorm", "#D55E00"},
       {"snapkv", "#009E73"},       {"h2o", "#CC79A7"},     {"laprox", "#E69F00"},
       {"streamingllm", "#56B4E9"}, {"tova", "#8C564B"},    {"random", "#9A9A9A"},
-      {"full", "#5A5A5A"},         {"lagkv", "#6A3D9A"},   {"cur", "#B2182B"}};
+      {"full", "#5A5A5A"},         {"lagkv", "#6A3D9A"},   {"cur", "#B2182B"},
+      // the later presses; a wrapper around its default scorer has the
+      // wrapper's colour, around another scorer a shade of it
+      {"expected_attention", "#9C9E1F"}, {"adakv(snapkv)", "#393B79"}, {"pyramidkv(snapkv)", "#17A2B8"},
+      {"criticalkv(snapkv)", "#637939"}, {"chunkkv(snapkv)", "#7B4173"}, {"simlayerkv", "#AD494A"}};
   return colors;
 }
 
@@ -68,7 +72,12 @@ Rgb hue_color(double degrees) {
 }  // namespace
 
 std::string policy_color(const std::string& label) {
-  const std::string base = label.substr(0, label.find(':'));
+  std::string base = label.substr(0, label.find(':'));
+  if (!known_colors().count(base)) {  // "adakv(h2o)" is a shade of "adakv(snapkv)"
+    const std::string family = label.substr(0, label.find_first_of(":("));
+    for (const auto& [name, color] : known_colors())
+      if (name.rfind(family + "(", 0) == 0) base = name;
+  }
   const auto known = known_colors().find(base);
   if (known != known_colors().end() && base == label) return known->second;
   const std::uint32_t h = stable_hash(label);
