@@ -18,6 +18,7 @@
 #include "analysis/tidy_csv.hpp"
 #include "io/dump_corpus.hpp"
 #include "io/errors.hpp"
+#include "sim/run/journal.hpp"
 #include "sim/run/work_division.hpp"
 #include "tests/support.hpp"
 
@@ -342,6 +343,21 @@ TEST(CorpusMpi, AKilledRankResumesToTheSameBytesWithOrWithoutMpirun) {
     const auto run = nlohmann::json::parse(read_text(out + "/run.json"));
     EXPECT_GT(run["units"]["resumed"].get<long>(), 0);
   }
+}
+
+// Rank 1 joins rank 0's journal after the barrier, while rank 0 may be
+// writing a unit under a temporary name: joining must not sweep leftover
+// temporaries (it once deleted rank 0's half-written unit, and rank 0's
+// rename failed). A fresh or resumed journal on its own does clean them.
+TEST(CorpusMpi, JoiningRanksJournalLeavesItsTemporaryFilesAlone) {
+  ScratchDir dir;
+  fs::create_directories(dir.file("o/partial"));
+  const std::string in_flight = dir.file("o/partial/unit-d0-0-layer0.txt.tmp.12345");
+  write_text(in_flight, "half a unit");
+  const SweepJournal joined(dir.file("o"), {{"run", 1}}, SweepJournal::Join{});
+  EXPECT_TRUE(fs::exists(in_flight));
+  const SweepJournal leader(dir.file("o"), {{"run", 1}}, false);
+  EXPECT_FALSE(fs::exists(in_flight));
 }
 
 TEST(CorpusMpi, OtherCommandsRefuseSeveralRanks) {

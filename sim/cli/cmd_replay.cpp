@@ -528,7 +528,8 @@ int run(const std::string& command, const Args& args, CommonOptions& c, SweepSpe
     journal = std::make_unique<SweepJournal>(c.out, fingerprint(command, c, spec, info.identities), c.resume);
   }
   MpiWorld::barrier();
-  if (!leader) journal = std::make_unique<SweepJournal>(c.out, fingerprint(command, c, spec, info.identities), true);
+  if (!leader)
+    journal = std::make_unique<SweepJournal>(c.out, fingerprint(command, c, spec, info.identities), SweepJournal::Join{});
   const InterruptGuard interrupts;  // until the outputs are written: a signal only stops the sweep
   spec.stop_requested = interrupt_requested;
 

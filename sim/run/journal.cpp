@@ -40,8 +40,7 @@ std::string first_difference(const nlohmann::json& was, const nlohmann::json& no
 
 SweepJournal::SweepJournal(const std::string& out_dir, nlohmann::json fingerprint, bool resume)
     : dir_((fs::path(out_dir) / "partial").string()), fingerprint_(std::move(fingerprint)) {
-  if (const char* env = std::getenv(kFailAfterEnv)) fail_after_ = std::atol(env);
-  if (const char* env = std::getenv(kDelayEnv)) delay_ms_ = std::atol(env);
+  read_test_hooks();
   if (!fs::exists(dir_)) return;
   // Leftover temporary files of a process killed mid-write are never units.
   std::error_code ec;
@@ -69,6 +68,16 @@ SweepJournal::SweepJournal(const std::string& out_dir, nlohmann::json fingerprin
     throw UsageError("--resume: " + dir_ + " was written by a different run: " + diff +
                      "; rerun with the original arguments, or delete " + dir_ + " to start over");
   started_ = true;
+}
+
+SweepJournal::SweepJournal(const std::string& out_dir, nlohmann::json fingerprint, Join)
+    : dir_((fs::path(out_dir) / "partial").string()), fingerprint_(std::move(fingerprint)) {
+  read_test_hooks();
+}
+
+void SweepJournal::read_test_hooks() {
+  if (const char* env = std::getenv(kFailAfterEnv)) fail_after_ = std::atol(env);
+  if (const char* env = std::getenv(kDelayEnv)) delay_ms_ = std::atol(env);
 }
 
 std::string SweepJournal::unit_path(int dump, int item, int layer) const {

@@ -20,6 +20,12 @@ class SweepJournal {
   //   same fingerprint (UsageError naming the first difference otherwise).
   // Nothing is written until the first unit is saved.
   SweepJournal(const std::string& out_dir, nlohmann::json fingerprint, bool resume);
+  // An MPI rank other than 0 joins the journal rank 0 opened (and checked)
+  // before the barrier: it cleans and checks nothing, since rank 0 may
+  // already be writing units (a leftover-temporary sweep here once deleted
+  // rank 0's half-written unit under it).
+  struct Join {};
+  SweepJournal(const std::string& out_dir, nlohmann::json fingerprint, Join);
 
   // Units are keyed by the dump's index in the corpus, the item and the layer.
   bool load(int dump, int item, int layer, UnitRecord& out) const;
@@ -37,6 +43,7 @@ class SweepJournal {
   static constexpr const char* kDelayEnv = "KVSIM_TEST_UNIT_DELAY_MS";
 
  private:
+  void read_test_hooks();  // KVSIM_TEST_FAIL_AFTER_UNITS, the delay hook
   std::string unit_path(int dump, int item, int layer) const;
   std::string dir_;
   nlohmann::json fingerprint_;
