@@ -254,6 +254,32 @@ TEST(Notebooks, OnACorpusEachDumpsReportAndMeansOverDumps) {
   expect_figure(dir.file("nb/per_dump/0"), "diversity");
 }
 
+// nb_offline_validity: its table is validity.csv's (layer -1), its verdict
+// names the metric with the strongest signed correlation, and full / budgets
+// >= C are not among the items.
+TEST(Notebooks, OfflineValidityReportsTheCorrelationsOfItsValidityCsv) {
+  if (std::string(KVSIM_SHARED_MODELS).empty() || !fs::exists(KVSIM_SHARED_MODELS))
+    GTEST_SKIP() << "needs ../shared/data/models";
+  ScratchDir dir;
+  const auto run = run_notebook("offline_validity", dir.file("nb"), "--policies h2o,keydiff,knorm,snapkv,full --budgets 0.05,0.2,0.5");
+  ASSERT_EQ(run.command.exit_code, 0) << run.command.err;
+  EXPECT_EQ(run.summary["items"].get<int>(), 12);  // 4 compressing policies x 3 budgets
+  const auto v = analysis::CsvTable::read(dir.file("nb/validity.csv"));
+  double best = -2;
+  std::string best_metric;
+  for (std::size_t i = 0; i < v.rows(); ++i) {
+    if (v.number(i, v.column("layer")) != -1) continue;
+    const std::string metric = v.text(i, v.column("metric"));
+    const double rho = v.number(i, v.column("spearman"));
+    EXPECT_NEAR(run.summary["spearman"][metric].get<double>(), rho, 1e-8) << metric;
+    const double strength = metric == "attn_recall" || metric == "topk_recall" ? -rho : rho;
+    if (strength > best) best = strength, best_metric = metric;
+  }
+  EXPECT_EQ(run.summary["best_predictor"], best_metric);
+  EXPECT_NE(run.report.find(run.summary["verdict"].get<std::string>()), std::string::npos);
+  expect_figure(dir.file("nb"), "validity_layer_out_err");
+}
+
 TEST(Notebooks, BadOptionsAreUsageErrors) {
   ScratchDir dir;
   const auto bad_budget = run_notebook("recall_curves", dir.file("o"), "--budgets 2.5x");

@@ -71,4 +71,14 @@ struct DiversityPlotOptions {
 // KeyDiff distinctiveness beside K-norm. Right: per-layer mean Spearman rho.
 PlotFiles plot_diversity(const DiversityPlotOptions& options);
 
+struct ValidityPlotOptions {
+  std::string evaluate;  // evaluate.csv
+  std::string results;   // results.csv beside it
+  std::string metric = "attn_recall";
+  FigureOptions figure;
+};
+// One point per (policy, budget) of `kvsim evaluate`: the item's mean offline
+// metric vs its mean next-token KL (log y), one colour per policy.
+PlotFiles plot_validity(const ValidityPlotOptions& options);
+
 }  // namespace kvsim::plot

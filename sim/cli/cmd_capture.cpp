@@ -11,29 +11,13 @@
 #include "io/model/load_model.hpp"
 #include "io/output_file_check.hpp"
 #include "io/regular_file.hpp"
+#include "io/text_file.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
 #include "sim/run/interrupt.hpp"
 #include "sim/model/capture.hpp"
 
 namespace kvsim::cli {
-
-namespace {
-
-std::string read_text_file(const std::string& path, const char* option) {
-  require_regular_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open " + option + " file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string out = text.str();
-  // An editor's trailing newline is not part of the prompt.
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  if (out.empty()) throw InputError(path + ": " + option + " file is empty");
-  return out;
-}
-
-}  // namespace
 
 int cmd_capture(const Args& args) {
   po::options_description desc("capture options");

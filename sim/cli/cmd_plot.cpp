@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kKinds = "recall, layer-error, heatmap, pca, diversity";
+constexpr const char* kKinds = "recall, layer-error, heatmap, pca, diversity, validity";
 
 // --in may name the CSV itself or the directory holding it under its default name.
 std::string input_file(const std::string& in, const char* default_name) {
@@ -48,7 +48,7 @@ int cmd_plot(const Args& args) {
       ("title", po::value(&fig.title), "figure title (default: names the dump and model)")
       ("model", po::value(&fig.model), "model name for the title (default: from run.json/analyze.json)")
       ("metric", po::value(&metric), "recall/heatmap: per-head metric (default attn_recall); "
-                                     "layer-error: layer metric (default layer_out_err)")
+                                     "layer-error: layer metric (default layer_out_err); validity: the offline metric (default attn_recall)")
       ("dump", po::value(&dump), "results.csv holding several dumps: which one")
       ("block", po::value(&block), "results.csv holding several block sizes: which one")
       ("bands", po::value(&bands)->default_value(bands),
@@ -100,6 +100,13 @@ int cmd_plot(const Args& args) {
     o.kv_head = head;
     o.figure = with_out_dir(o.points);
     files = plot::plot_pca(o);
+  } else if (kind == "validity") {
+    plot::ValidityPlotOptions o;
+    o.evaluate = input_file(in, "evaluate.csv");
+    o.results = beside(o.evaluate, "results.csv");
+    if (!metric.empty()) o.metric = metric;
+    o.figure = with_out_dir(o.evaluate);
+    files = plot::plot_validity(o);
   } else if (kind == "diversity") {
     plot::DiversityPlotOptions o;
     const std::string file = input_file(in, analysis::kCorrelationBinsFile);

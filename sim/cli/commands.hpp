@@ -21,5 +21,6 @@ int cmd_policies(const Args& args);
 int cmd_analyze(const Args& args);
 int cmd_plot(const Args& args);
 int cmd_bench(const Args& args);
+int cmd_evaluate(const Args& args);
 
 }  // namespace kvsim::cli

@@ -140,9 +140,7 @@ LayerTensors CaptureResult::layer_tensors(const LoadedModel& model, int layer) c
   return out;
 }
 
-void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
-                        const Tokenizer* tokenizer, const DumpMetadata& meta,
-                        const std::function<void()>& checkpoint) {
+DumpAttrs capture_dump_attrs(const LoadedModel& model, const CaptureResult& result, const DumpMetadata& meta) {
   const ModelConfig& c = model.config;
   DumpAttrs attrs;
   attrs.model = meta.model_name;
@@ -157,7 +155,14 @@ void write_capture_dump(const std::string& path, const LoadedModel& model, const
   attrs.attn_scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   // kvdump requires C < T; a dump with no future part leaves it to --window.
   if (result.context_len < attrs.n_tokens) attrs.context_len = result.context_len;
+  return attrs;
+}
 
+void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
+                        const Tokenizer* tokenizer, const DumpMetadata& meta,
+                        const std::function<void()>& checkpoint) {
+  const ModelConfig& c = model.config;
+  const DumpAttrs attrs = capture_dump_attrs(model, result, meta);
   DumpWriter writer(path, attrs, meta.storage, meta.layout);
   std::vector<std::string> text;
   if (tokenizer) {

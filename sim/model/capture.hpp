@@ -48,6 +48,9 @@ struct DumpMetadata {
   bool q_pre_rope = true;  // false: no /layers/<l>/q_pre_rope (smaller dumps; policies that need it say so)
 };
 
+// The dump attributes of `result` (what write_capture_dump records).
+DumpAttrs capture_dump_attrs(const LoadedModel& model, const CaptureResult& result, const DumpMetadata& meta);
+
 // Writes `result` as kvdump v1 (atomically: the DumpWriter renames on finish).
 // `tokenizer` may be null (then no /token_text).
 // `checkpoint` (may be empty) runs between layers and may throw to stop: the

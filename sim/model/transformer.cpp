@@ -74,9 +74,14 @@ void Transformer::attention(int layer, int n, const float* q, float* out) const 
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n_keys, d, scale,
                   q + static_cast<std::size_t>(row0) * q_stride + h * d, q_stride, keys + g * d, kv_stride, 0.0f,
                   scores.data(), n_keys);
+      const std::vector<char>* kept =
+          mask_.kept.empty() ? nullptr : &mask_.kept.at(layer).at(g);  // the compressed cache of this KV head
       for (int r = 0; r < rows; ++r) {
         float* row = scores.data() + static_cast<std::size_t>(r) * n_keys;
         const int visible = first + row0 + r + 1;  // causal: keys [0, own position]
+        if (kept && first + row0 + r >= mask_.context_len)
+          for (int j = 0; j < mask_.context_len; ++j)
+            if (!(*kept)[j]) row[j] = -std::numeric_limits<float>::infinity();
         const float max = *std::max_element(row, row + visible);
         double sum = 0;
         for (int j = 0; j < visible; ++j) {
@@ -93,7 +98,20 @@ void Transformer::attention(int layer, int n, const float* q, float* out) const 
   }
 }
 
-std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardObserver* observer) {
+void Transformer::set_context_mask(ContextMask mask) {
+  if (static_cast<int>(mask.kept.size()) != config_.n_layers)
+    throw std::logic_error("context mask for " + std::to_string(mask.kept.size()) + " layers, the model has " +
+                           std::to_string(config_.n_layers));
+  for (const auto& layer : mask.kept) {
+    if (static_cast<int>(layer.size()) != config_.n_kv_heads) throw std::logic_error("context mask: KV heads");
+    for (const auto& head : layer)
+      if (static_cast<int>(head.size()) != mask.context_len) throw std::logic_error("context mask: positions");
+  }
+  mask_ = std::move(mask);
+}
+
+std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardObserver* observer,
+                                        std::vector<float>* all_logits) {
   const int n = static_cast<int>(tokens.size());
   if (n == 0) throw InputError("forward pass needs at least one token");
   if (position_ + n > max_tokens_) {
@@ -159,6 +177,12 @@ std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardO
     for (std::size_t i = 0; i < N * D; ++i) x[i] += proj[i];
   }
 
+  if (all_logits) {
+    std::vector<float> normed(N * D);
+    rms_norm(x.data(), n, D, weights_.final_norm, config_.rms_norm_eps, normed.data());
+    all_logits->assign(N * config_.vocab_size, 0.f);
+    linear(normed.data(), n, D, weights_.lm_head, config_.vocab_size, nullptr, all_logits->data());
+  }
   // Logits of the last token only: that is all greedy decoding needs.
   std::vector<float> last(D), logits(config_.vocab_size);
   rms_norm(&x[(N - 1) * D], 1, D, weights_.final_norm, config_.rms_norm_eps, last.data());

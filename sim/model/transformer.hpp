@@ -31,6 +31,15 @@ class ForwardObserver {
   virtual void on_layer(int layer, const LayerActivations& activations) = 0;
 };
 
+// A compressed KV cache, for queries at positions >= context_len: per layer
+// and KV head, the context positions its cache kept (the other context keys
+// are gone); keys at positions >= context_len are always there. Positions
+// keep their RoPE rotation (kvpress compresses the same way).
+struct ContextMask {
+  int context_len = 0;
+  std::vector<std::vector<std::vector<char>>> kept;  // [layer][kv head][position < context_len]
+};
+
 class Transformer {
  public:
   // `max_tokens`: KV cache capacity (prompt + generated tokens).
@@ -38,7 +47,14 @@ class Transformer {
 
   // Feeds `tokens` at positions [position(), position() + n), appends their
   // keys/values to the cache and returns the logits of the last one [V].
-  std::vector<float> forward(const std::vector<int>& tokens, ForwardObserver* observer = nullptr);
+  // `all_logits` (optional) receives every row's logits [n, V].
+  std::vector<float> forward(const std::vector<int>& tokens, ForwardObserver* observer = nullptr,
+                             std::vector<float>* all_logits = nullptr);
+
+  // From now on, queries at positions >= mask.context_len see only the kept
+  // context keys (a cache compressed after the context's prefill). A mask
+  // that keeps every key changes no bit of any result.
+  void set_context_mask(ContextMask mask);
 
   int position() const { return position_; }
   const ModelConfig& config() const { return config_; }
@@ -52,6 +68,7 @@ class Transformer {
   int max_tokens_;
   int position_ = 0;
   std::vector<std::vector<float>> k_cache_, v_cache_;  // per layer [max_tokens, G*d]
+  ContextMask mask_;  // empty kept: no mask
 };
 
 int argmax(const std::vector<float>& logits);  // first maximum, as torch.argmax
