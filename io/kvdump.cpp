@@ -207,6 +207,10 @@ void DumpAttrs::validate(const std::string& where) const {
   if (context_len && (*context_len <= 0 || *context_len >= n_tokens))
     fail("context_len (" + std::to_string(*context_len) + ") must be in (0, n_tokens=" +
          std::to_string(n_tokens) + ")");
+  if (question_len && !context_len) fail("attribute 'question_len' needs 'context_len' (the question follows the context)");
+  if (question_len && context_len && (*question_len <= 0 || *question_len > n_tokens - *context_len))
+    fail("question_len (" + std::to_string(*question_len) + ") must be in (0, n_tokens - context_len = " +
+         std::to_string(n_tokens - *context_len) + "]");
   if (attn_scale && !(std::isfinite(*attn_scale) && *attn_scale > 0))
     fail("attribute 'attn_scale' must be a positive finite number");
   if (!(std::isfinite(rope_theta) && rope_theta > 0)) fail("attribute 'rope_theta' must be positive");
@@ -266,6 +270,8 @@ DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()
   if (H5Aexists(f, "attn_scale") > 0) a.attn_scale = read_float_attribute(f, "attn_scale", path);
   if (H5Aexists(f, "context_len") > 0)
     a.context_len = checked_int(read_int_attribute(f, "context_len", path), "context_len", path);
+  if (H5Aexists(f, "question_len") > 0)
+    a.question_len = checked_int(read_int_attribute(f, "question_len", path), "question_len", path);
   a.validate(path);
   impl_->validate_layers();
 }
@@ -572,6 +578,7 @@ DumpWriter::DumpWriter(const std::string& path, DumpAttrs attrs, StorageType sto
   impl_->write_double("rope_theta", attrs.rope_theta);
   if (attrs.attn_scale) impl_->write_double("attn_scale", *attrs.attn_scale);
   if (attrs.context_len) impl_->write_int("context_len", *attrs.context_len);
+  if (attrs.question_len) impl_->write_int("question_len", *attrs.question_len);
   H5Id gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
   H5Pset_obj_track_times(gcpl.get(), 0);
   impl_->layers_group = H5Id(H5Gcreate2(impl_->file.get(), "layers", H5P_DEFAULT, gcpl.get(), H5P_DEFAULT), H5Gclose);

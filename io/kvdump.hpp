@@ -40,6 +40,10 @@ struct DumpAttrs {
   double rope_theta = 10000.0;
   std::optional<double> attn_scale;
   std::optional<int> context_len;
+  // Tokens [C, C + question_len) are a question asked about the context
+  // (capture --question-file): question-aware policies (finch) may read its
+  // queries. Needs context_len; 0 < question_len <= n_tokens - C.
+  std::optional<int> question_len;
 
   double scale() const;  // attn_scale or 1/sqrt(head_dim)
   int group_size() const { return n_heads / n_kv_heads; }

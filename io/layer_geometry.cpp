@@ -21,6 +21,7 @@ LayerGeom LayerGeom::from(const DumpAttrs& a, int context_len) {
   g.n_layers = a.n_layers;
   g.rope_theta = a.rope_theta;
   g.rope_interleaved = a.source == "llama2c";
+  g.question_len = a.question_len.value_or(0);
   g.scale = static_cast<float>(a.attn_scale ? *a.attn_scale : 1.0 / std::sqrt(double(a.head_dim)));
   return g;
 }

@@ -23,6 +23,7 @@ struct LayerGeom {
   // as in llama2.c checkpoints, or split halves (i, i + d/2), as in HF.
   double rope_theta = 10000.0;
   bool rope_interleaved = false;
+  int question_len = 0;  // tokens [C, C + question_len) ask about the context (0: none recorded)
   float scale = 1.f;
   int W() const { return T - C; }
   int kv_of(int h) const { return h / r; }

@@ -21,6 +21,7 @@
   X(criticalkv)           \
   X(chunkkv)              \
   X(simlayerkv)           \
+  X(finch)                \
   X(oracle)
 
 namespace kvsim {

@@ -8,6 +8,8 @@
 # tokens (stories260K's 512-token vocabulary spends about twice as many tokens
 # on the same words). Storage is f16 without pre-RoPE queries, in the compact
 # layout (HDF5 1.10, shuffle + deflate), so that the corpus stays under 6 MiB.
+# The same machine (OpenBLAS build and CPU) reproduces the bytes; another may
+# round a few f16 elements the other way (data/README.md, question_len).
 # Usage: scripts/make-corpus.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

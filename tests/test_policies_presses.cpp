@@ -320,5 +320,38 @@ TEST(Presses, CriticalKvAndChunkKvMatchNaiveReferencesOnARandomLayer) {
   EXPECT_EQ(kept("chunkkv(knorm):chunk_length=7"), KeptSet(G, positions));
 }
 
+// finch, one head, scale 1, C = 3, question = position 3 (q = 1). The
+// question query sees keys ln2, 0, ln4 (context) and 0 (itself): softmax
+// 2:1:4:1 over 8 -> 0.25, 0.125, 0.5; it sees 4 keys, so normalize_scores
+// multiplies by 3: 0.75, 0.375, 1.5. N = 1 keeps {2}, N = 2 keeps {0, 2}.
+// The queries after the question (position 4) are never read.
+TEST(Presses, FinchHandComputed) {
+  DumpAttrs attrs = test::tiny_attrs(1, 1, 1, 1, 5, 3, 1, 1.0);
+  attrs.question_len = 1;
+  LayerGeom geom = LayerGeom::from(attrs, 3);
+  LayerTensors x = test::zero_layer(1, 1, 1, 5);
+  test::set_vec(x.k, 0, 0, {std::log(2.0)});
+  test::set_vec(x.k, 0, 2, {std::log(4.0)});
+  test::set_vec(x.q, 0, 3, {1});
+  const Scores s = oneshot("finch", x, geom);
+  EXPECT_NEAR(s[0][0], 0.75, 1e-6);
+  EXPECT_NEAR(s[0][1], 0.375, 1e-6);
+  EXPECT_NEAR(s[0][2], 1.5, 1e-6);
+  EXPECT_NEAR(oneshot("finch:normalize_scores=0", x, geom)[0][2], 0.5, 1e-6);
+  EXPECT_EQ(kept_by("finch", x, geom, 1), KeptSet({{2}}));
+  EXPECT_EQ(kept_by("finch", x, geom, 2), KeptSet({{0, 2}}));
+  LayerTensors later = x;
+  test::set_vec(later.q, 0, 4, {-50});
+  EXPECT_EQ(oneshot("finch", later, geom), s);
+  // no question recorded: a usage error naming what to do
+  const LayerGeom none = LayerGeom::from(test::tiny_attrs(1, 1, 1, 1, 5, 3, 1, 1.0), 3);
+  try {
+    make_policy(parse_policy_spec("finch"))->check(none);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--question-file"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace kvsim

@@ -100,6 +100,7 @@ int cmd_capture(const Args& args) {
     if (!question_file.empty()) {
       auto question = tokenizer->encode(read_text_file(question_file, "--question-file"));
       request.prompt_tokens.insert(request.prompt_tokens.end(), question.begin(), question.end());
+      request.question_len = static_cast<int>(question.size());
     }
   } else {
     request.prompt_tokens = read_token_ids_file(tokens_file, c.vocab_size);

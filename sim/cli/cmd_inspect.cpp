@@ -80,6 +80,7 @@ int cmd_inspect(const Args& args) {
             << "rope_theta: " << a.rope_theta << "\n"
             << "attn_scale: " << a.scale() << (a.attn_scale ? "" : " (default 1/sqrt(head_dim))") << "\n"
             << "context_len: " << (a.context_len ? std::to_string(*a.context_len) : "absent (replay uses --window)") << "\n"
+            << (a.question_len ? "question_len: " + std::to_string(*a.question_len) + "\n" : std::string())
             << "o_proj: " << (dump.has_o_proj() ? "present" : "absent") << "\n"
             << "\nlayer\tdataset\tshape\tdtype\n";
   for (int l = 0; l < a.n_layers; ++l)

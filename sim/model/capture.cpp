@@ -94,6 +94,7 @@ CaptureResult run_capture(const LoadedModel& model, const CaptureRequest& reques
 
   CaptureResult result;
   result.context_len = request.context_len;
+  result.question_len = request.question_len;
   Recorder recorder(c, result, request.checkpoint);
   Transformer transformer(model, max_tokens);
 
@@ -155,6 +156,7 @@ DumpAttrs capture_dump_attrs(const LoadedModel& model, const CaptureResult& resu
   attrs.attn_scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   // kvdump requires C < T; a dump with no future part leaves it to --window.
   if (result.context_len < attrs.n_tokens) attrs.context_len = result.context_len;
+  if (result.question_len > 0 && attrs.context_len) attrs.question_len = result.question_len;
   return attrs;
 }
 

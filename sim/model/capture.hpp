@@ -15,6 +15,7 @@ namespace kvsim {
 struct CaptureRequest {
   std::vector<int> prompt_tokens;  // prefilled in one pass (BOS included if wanted)
   int context_len = 0;             // tokens [0, C) are the context
+  int question_len = 0;            // tokens [C, C + q) are a question about it (0: none)
   int generate = 0;                // greedy tokens appended after the prompt
   std::vector<int> stop_tokens;    // generation ends after one of these (it is kept)
   std::function<void(const std::string&)> progress;  // one line per event, may be empty
@@ -27,6 +28,7 @@ struct CaptureResult {
   std::vector<int> tokens;     // prompt + generated, all fed through the model
   std::vector<int> generated;  // the generated part
   int context_len = 0;
+  int question_len = 0;
   double prefill_seconds = 0, generate_seconds = 0;
   // Per layer, token-major [T, ...] rows, as the forward pass produced them.
   struct LayerRecord {

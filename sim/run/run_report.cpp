@@ -15,6 +15,7 @@ nlohmann::json dump_attrs_json(const DumpAttrs& a) {
                       {"n_tokens", a.n_tokens},      {"rope_theta", a.rope_theta}};
   j["attn_scale"] = a.attn_scale ? nlohmann::json(*a.attn_scale) : nlohmann::json(nullptr);
   j["context_len"] = a.context_len ? nlohmann::json(*a.context_len) : nlohmann::json(nullptr);
+  if (a.question_len) j["question_len"] = *a.question_len;
   return j;
 }
 
