@@ -6,12 +6,15 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "analysis/next_token_divergence.hpp"
 #include "analysis/plot/plots.hpp"
 #include "analysis/rank_statistics.hpp"
 #include "analysis/tidy_csv.hpp"
+#include "io/kvdump.hpp"
 #include "io/model/load_model.hpp"
 #include "sim/model/continuation.hpp"
 #include "tests/model_support.hpp"
@@ -145,6 +148,39 @@ TEST(Evaluate, ValidityFigureStatesTheCorrelationOfValidityCsv) {
       EXPECT_NE(files.script.find("12 (policy, budget) items, 8 keeping all left out"), std::string::npos)
           << files.script;
     }
+}
+
+// evaluate --kept: the kept sets a sweep saved on a capture of these tokens
+// (one prefill, f32: the tensors evaluate computes itself) give the bytes of
+// evaluate replaying the same policies; a kept.h5 of another dump is refused.
+TEST(Evaluate, KeptFileOfTheSameTokensGivesTheBytesOfReplayingThePolicies) {
+  const std::string models = shared_models_dir();
+  if (models.empty()) GTEST_SKIP() << "the real-model tests need ../shared/data/models";
+  ScratchDir dir;
+  std::string ids;
+  for (int t : DumpReader(std::string(KVSIM_SOURCE_DIR) + "/data/tinystories656k-kite.h5").tokens())
+    ids += std::to_string(t) + " ";
+  std::ofstream(dir.file("ids.txt")) << ids << "\n";
+  const std::string model = models + "/tinystories-656k";
+  auto r = run_kvsim("capture --model " + model + " --tokens-file " + dir.file("ids.txt") +
+                     " --context-len 277 --generate 0 --out " + dir.file("d.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_kvsim("sweep -q --dump " + dir.file("d.h5") + " --policies h2o,snapkv --budgets 0.1,0.5 --save-kept --out " +
+                dir.file("s"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_kvsim("evaluate --model " + model + " --dump " + dir.file("d.h5") + " --kept " + dir.file("s/kept.h5") +
+                " --out " + dir.file("k"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_kvsim("evaluate --model " + model + " --tokens-file " + dir.file("ids.txt") +
+                " --context-len 277 --policies h2o,snapkv --budgets 0.1,0.5 --out " + dir.file("e"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(read_text(dir.file("k/evaluate.csv")) == read_text(dir.file("e/evaluate.csv")))
+      << "evaluate --kept differs from evaluate replaying the policies";
+  EXPECT_FALSE(std::filesystem::exists(dir.file("k/validity.csv")));
+  r = run_kvsim("evaluate --model " + model + " --dump " + std::string(KVSIM_SOURCE_DIR) +
+                "/data/tinystories656k-kite.h5 --kept " + dir.file("s/kept.h5") + " --out " + dir.file("x"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("holds the kept sets of dump 'd.h5'"), std::string::npos) << r.err;
 }
 
 TEST(Evaluate, BadUsageNamesTheOption) {

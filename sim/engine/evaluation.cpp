@@ -24,14 +24,33 @@ ContextMask mask_of(const SweepResult& res, std::size_t item, int n_layers, int 
       for (int p : res.kept.at(item).at(li).at(g)) m.kept[res.layers[li]][g][p] = 1;
   return m;
 }
+
+void check_context(int context_len, int T) {
+  if (context_len < 1 || context_len > T - 2)
+    throw InputError("--context-len " + std::to_string(context_len) + ": the " + std::to_string(T) +
+                     " tokens must leave at least 2 after the context (1 <= C <= T - 2)");
+}
+
+// One shared prefill of the context; the continuation with the full cache
+// and with each item's compressed cache (ev.offline.items and .kept).
+void run_continuations(const LoadedModel& model, const std::vector<int>& tokens, Evaluation& ev) {
+  const int C = ev.context_len;
+  const Continuation continuation(model, tokens, C);
+  const int W = continuation.future_len(), V = continuation.vocab();
+  ev.future_len = W;
+  ev.next.assign(W, -1);
+  for (int r = 0; r + 1 < W; ++r) ev.next[r] = tokens[C + r + 1];
+  const std::vector<float> full = continuation.logits(nullptr);
+  for (std::size_t i = 0; i < ev.offline.items.size(); ++i) {
+    const ContextMask mask = mask_of(ev.offline, i, model.config.n_layers, model.config.n_kv_heads, C);
+    ev.divergence.push_back(analysis::next_token_divergence(full, continuation.logits(&mask), W, V, ev.next));
+  }
+}
 }  // namespace
 
 Evaluation evaluate_compression(const LoadedModel& model, const std::vector<int>& tokens, int context_len,
                                 SweepSpec spec) {
-  const int T = static_cast<int>(tokens.size());
-  if (context_len < 1 || context_len > T - 2)
-    throw InputError("--context-len " + std::to_string(context_len) + ": the " + std::to_string(T) +
-                     " tokens must leave at least 2 after the context (1 <= C <= T - 2)");
+  check_context(context_len, static_cast<int>(tokens.size()));
   Evaluation ev;
   ev.context_len = context_len;
   // 1. The run's own tensors (one prefill of all T tokens, as a capture).
@@ -50,20 +69,42 @@ Evaluation evaluate_compression(const LoadedModel& model, const std::vector<int>
   if (!ev.offline.skipped.empty())
     throw InputError(model.name + ": the run's tensors hold NaN/Inf (layer " +
                      std::to_string(ev.offline.skipped.front().layer) + ")");
-  // 2. One shared prefill of the context; the continuation with the full
-  //    cache and with each item's compressed cache.
-  const Continuation continuation(model, tokens, context_len);
-  const int W = continuation.future_len(), V = continuation.vocab();
-  ev.future_len = W;
-  ev.next.assign(W, -1);
-  for (int r = 0; r + 1 < W; ++r) ev.next[r] = tokens[context_len + r + 1];
-  const std::vector<float> full = continuation.logits(nullptr);
-  for (std::size_t i = 0; i < ev.offline.items.size(); ++i) {
-    const SweepItem& it = ev.offline.items[i];
-    const ContextMask mask = mask_of(ev.offline, i, model.config.n_layers, model.config.n_kv_heads, context_len);
-    ev.divergence.push_back(analysis::next_token_divergence(full, continuation.logits(&mask), W, V, ev.next));
+  // 2. The continuations with the full cache and each item's compressed one.
+  for (const SweepItem& it : ev.offline.items)
     ev.keeps_all.push_back(make_policy(spec.policies.at(it.policy))->keep_all() || it.budget_tokens >= context_len);
+  run_continuations(model, tokens, ev);
+  return ev;
+}
+
+Evaluation evaluate_kept_sets(const LoadedModel& model, const std::vector<int>& tokens, int context_len,
+                              const KeptSetsFile& kept) {
+  check_context(context_len, static_cast<int>(tokens.size()));
+  if (kept.context_len != context_len || kept.n_kv_heads != model.config.n_kv_heads)
+    throw InputError("kept.h5 of '" + kept.dump + "': context " + std::to_string(kept.context_len) + ", " +
+                     std::to_string(kept.n_kv_heads) + " KV heads; this run has context " + std::to_string(context_len) +
+                     " and the model " + std::to_string(model.config.n_kv_heads) + " KV heads");
+  Evaluation ev;
+  ev.context_len = context_len;
+  for (int l = 0; l < model.config.n_layers; ++l) ev.offline.layers.push_back(l);
+  for (const KeptSetsItem& item : kept.items) {
+    if (item.layers != ev.offline.layers)
+      throw InputError("kept.h5 of '" + kept.dump + "': item " + item.policy + " holds " +
+                       std::to_string(item.layers.size()) + " layers; evaluate needs all " +
+                       std::to_string(model.config.n_layers) + " (the sweep ran with --layers?)");
+    SweepItem it;
+    it.policy = static_cast<int>(ev.offline.items.size());
+    it.policy_label = item.policy;
+    it.budget_tokens = item.budget_tokens;
+    it.budget_ratio = item.budget_ratio;
+    it.block = item.block;
+    ev.offline.items.push_back(it);
+    ev.offline.kept.push_back(item.kept);
+    bool all = item.budget_tokens >= context_len;
+    for (const KeptSet& layer : item.kept)
+      for (const auto& head : layer) all = all && static_cast<int>(head.size()) == context_len;
+    ev.keeps_all.push_back(all);
   }
+  run_continuations(model, tokens, ev);
   return ev;
 }
 

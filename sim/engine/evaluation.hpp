@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/next_token_divergence.hpp"
+#include "io/kept_sets_file.hpp"
 #include "io/model/model_weights.hpp"
 #include "sim/engine/sweep.hpp"
 
@@ -33,5 +34,12 @@ struct Evaluation {
 // `spec.keep_sets` is set here. InputError unless 1 <= context_len <= T - 2.
 Evaluation evaluate_compression(const LoadedModel& model, const std::vector<int>& tokens, int context_len,
                                 SweepSpec spec);
+
+// Given kept sets (a kept.h5 written by sweep --save-kept on a dump of these
+// tokens): the continuations only; `offline` holds the items and kept sets,
+// no rows. InputError when the file's context or KV heads differ from the
+// model's and `context_len`, or it lacks a layer.
+Evaluation evaluate_kept_sets(const LoadedModel& model, const std::vector<int>& tokens, int context_len,
+                              const KeptSetsFile& kept);
 
 }  // namespace kvsim
