@@ -167,6 +167,20 @@ TEST(Allocators, CompositionSyntax) {
     EXPECT_THROW(parse_policy_spec(bad), UsageError) << bad;
 }
 
+// Every policy outside `all` runs when named, on the bundled real dump (it
+// records its question): each gets its rows.
+TEST(Allocators, PoliciesOutsideAllRunOnTheBundledRealDump) {
+  test::ScratchDir dir;
+  const auto r = test::run_kvsim("sweep -q --dump " + std::string(KVSIM_SOURCE_DIR) +
+                                 "/data/tinystories656k-kite.h5 --policies 'all,chunkkv,simlayerkv,finch,"
+                                 "per_layer(h2o):ratios=0.6/0.4' --budgets 0.1,0.3 --out " + dir.file("o"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string results = test::read_text(dir.file("o/results.csv"));
+  for (const char* label : {",chunkkv(snapkv),", ",simlayerkv,", ",finch,", ",per_layer(h2o):ratios=0.6/0.4,",
+                            ",expected_attention,", ",criticalkv(snapkv),", ",adakv(snapkv),"})
+    EXPECT_NE(results.find(label), std::string::npos) << label;
+}
+
 TEST(Allocators, SweepRefusesTheSameAllocatorTwiceAndRunsAllOnASyntheticDump) {
   test::ScratchDir dir;
   const std::string dump = dir.file("s.h5");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "io/errors.hpp"
 #include "sim/engine/replay.hpp"
@@ -351,6 +352,53 @@ TEST(Presses, FinchHandComputed) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("--question-file"), std::string::npos);
   }
+}
+
+// Naive float64 references on a random layer with a 6-token question, one-shot:
+// finch's scores (the question queries' causal softmax over every context and
+// question key, rows weighted by the keys they see minus one) and simlayerkv's
+// laziness (the last context query's attention share on the first n_initial
+// and the last N - n_initial context tokens, thresholds just below and above).
+TEST(Presses, FinchAndSimLayerKvMatchNaiveReferencesOnARandomLayer) {
+  const int H = 4, G = 2, r = 2, d = 8, T = 100, C = 80, q = 6;
+  DumpAttrs attrs = test::tiny_attrs(1, H, G, d, T, C, 8, 0.35);
+  attrs.question_len = q;
+  const LayerGeom geom = LayerGeom::from(attrs, C);
+  const LayerTensors x = test::random_layer(H, G, d, T, 8, 9, false);
+  auto attention_row = [&](int h, int t, int n_keys) {  // causal softmax over keys [0, n_keys)
+    std::vector<double> z(n_keys);
+    double top = -1e300, total = 0;
+    for (int j = 0; j < n_keys; ++j) {
+      double dot = 0;
+      for (int c = 0; c < d; ++c) dot += double(x.q(h, t, c)) * x.k(h / r, j, c);
+      top = std::max(top, z[j] = dot * 0.35);
+    }
+    for (double& v : z) total += (v = std::exp(v - top));
+    for (double& v : z) v /= total;
+    return z;
+  };
+  const Scores finch = oneshot("finch", x, geom);
+  for (int g = 0; g < G; ++g)
+    for (int j = 0; j < C; ++j) {
+      double want = 0;
+      for (int hi = 0; hi < r; ++hi)
+        for (int t = C; t < C + q; ++t) want += attention_row(g * r + hi, t, t + 1)[j] * t / q / r;
+      EXPECT_NEAR(finch[g][j], want, 1e-5 * std::fabs(want) + 1e-9) << g << " " << j;
+    }
+  const int N = 20, n_initial = 4;
+  double share = 0;
+  for (int h = 0; h < H; ++h) {
+    const auto a = attention_row(h, C - 1, C);
+    for (int j = 0; j < C; ++j)
+      if (j < n_initial || j >= C - (N - n_initial)) share += a[j] / H;
+  }
+  auto lazy_budget = [&](double threshold) {
+    char spec[96];
+    std::snprintf(spec, sizeof spec, "simlayerkv:lazy_threshold=%.6f", threshold);
+    return make_policy(parse_policy_spec(spec))->layer_budget(N, 0, geom, x);
+  };
+  EXPECT_EQ(lazy_budget(share - 1e-4), N) << share;
+  EXPECT_EQ(lazy_budget(share + 1e-4), C) << share;
 }
 
 }  // namespace
