@@ -27,18 +27,31 @@ class H2OPolicy : public Policy {
     parallel_for(static_cast<int>(ctx.cand.size()), [&](int g) {
       const auto& cand = ctx.cand[g];
       const int n = static_cast<int>(cand.size());
-      std::vector<float> probs;
+      thread_local std::vector<float> probs;  // reused: a multi-MB buffer per call costs page faults
+      thread_local std::vector<double> colsum;
+      thread_local std::vector<float> inv_sum;
+      thread_local std::vector<int> visible;
       for (int q0 = bb; q0 < e; q0 += kQueryChunk) {
         const int q1 = std::min(e, q0 + kQueryChunk), nq = q1 - q0;
         // causal: these queries see only candidates <= q1-1
         const int nvis = static_cast<int>(std::upper_bound(cand.begin(), cand.end(), q1 - 1) - cand.begin());
-        group_attention(ctx.x, ctx.geom, g, q0, q1, cand.data(), nvis, probs);
+        // exp(logit - max) per row; the softmax's 1/sum is applied (as a
+        // float, the same product softmax_row forms) while summing columns
+        group_attention_exp(ctx.x, ctx.geom, g, q0, q1, cand.data(), nvis, probs, inv_sum, visible);
+        // column sums of the chunk, contiguous (vectorised), then one
+        // indirect add per candidate
+        colsum.resize(nvis);
         for (int hi = 0; hi < r; ++hi) {
-          auto& acc = acc_[g * r + hi];
+          std::fill(colsum.begin(), colsum.end(), 0.0);
           for (int i = 0; i < nq; ++i) {
-            const float* row = &probs[(std::size_t(hi) * nq + i) * nvis];
-            for (int j = 0; j < nvis; ++j) acc[cand[j]] += row[j];
+            const std::size_t row_index = std::size_t(hi) * nq + i;
+            const float* row = &probs[row_index * nvis];
+            const float inv = inv_sum[row_index];
+            const int vis = visible[row_index];
+            for (int j = 0; j < vis; ++j) colsum[j] += row[j] * inv;
           }
+          auto& acc = acc_[g * r + hi];
+          for (int j = 0; j < nvis; ++j) acc[cand[j]] += colsum[j];
         }
       }
       for (int j = 0; j < n; ++j) cnt_[g][cand[j]] += e - std::max(cand[j], bb);

@@ -38,11 +38,8 @@ KVSIM_VECTORISE inline float exp_kernel(float x) {
 
 float expf_fast(float x) { return exp_kernel(x); }
 
-KVSIM_VECTORISE double softmax_row(float* row, int n_visible, int n) {
-  if (n_visible <= 0) {
-    std::fill(row, row + n, 0.f);
-    return 0.0;
-  }
+KVSIM_VECTORISE double exp_row(float* row, int n_visible) {
+  if (n_visible <= 0) return 0.0;
   float mx = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : mx)
   for (int j = 0; j < n_visible; ++j) mx = row[j] > mx ? row[j] : mx;
@@ -57,7 +54,15 @@ KVSIM_VECTORISE double softmax_row(float* row, int n_visible, int n) {
     s3 += row[j + 3];
   }
   for (; j < n_visible; ++j) s0 += row[j];
-  const double sum = (s0 + s1) + (s2 + s3);
+  return (s0 + s1) + (s2 + s3);
+}
+
+KVSIM_VECTORISE double softmax_row(float* row, int n_visible, int n) {
+  if (n_visible <= 0) {
+    std::fill(row, row + n, 0.f);
+    return 0.0;
+  }
+  const double sum = exp_row(row, n_visible);
   const float inv = static_cast<float>(1.0 / sum);
 #pragma omp simd
   for (int j = 0; j < n_visible; ++j) row[j] *= inv;

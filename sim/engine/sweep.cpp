@@ -19,6 +19,10 @@ namespace kvsim {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+template <class Fn>
+void for_each_serially(int n, const Fn& fn) {
+  for (int k = 0; k < n; ++k) fn(k);
+}
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
 
@@ -206,8 +210,12 @@ class SweepRun {
   // Every unfinished item's kept set, in parallel. A unit that throws (a
   // failing policy) does not take the others down: they finish and are
   // stored before the error is reported.
+  // Items run one after another: each policy parallelises its own work over
+  // the KV heads (an attention-based selection such as h2o's is most of a
+  // sweep; run beside cheap items it would get one thread while the others
+  // idle).
   void select_kept_sets(const FilteredLayer& L, int li, const LayerShared& shared, LayerWork& w) {
-    parallel_for(static_cast<int>(w.todo.size()), [&](int k) {
+    for_each_serially(static_cast<int>(w.todo.size()), [&](int k) {
       const int i = w.todo[k];
       if (stop()) return;
       const auto ts = Clock::now();
