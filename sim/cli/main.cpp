@@ -37,7 +37,7 @@ const std::map<std::string, std::pair<Fn, const char*>>& command_table() {
       {"policies", {cmd_policies, "list the eviction policies, their parameters and defaults"}},
       {"bench", {cmd_bench, "time the engine on a synthetic Llama-3.1-8B-shaped layer"}},
       {"analyze", {cmd_analyze, "PCA key diversity and distinctiveness-vs-attention correlation of a dump; tidy CSVs"}},
-      {"plot", {cmd_plot, "draw figures (PNG + SVG) from results.csv or analyze CSVs: recall, layer-error, heatmap, pca, diversity"}},
+      {"plot", {cmd_plot, "draw figures (PNG + SVG) from results.csv, analyze or evaluate CSVs: recall, layer-error, heatmap, pca, diversity, validity"}},
       {"capture", {cmd_capture, "run a real Llama-family checkpoint on CPU and record a kvdump v1 file"}},
       {"evaluate", {cmd_evaluate, "run a checkpoint with each policy's compressed cache: next-token KL vs the offline metrics"}},
   };
