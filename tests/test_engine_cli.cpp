@@ -124,6 +124,15 @@ TEST(EngineCli, PoliciesListsEveryPolicyWithDefaults) {
   }
 }
 
+// Without --policies the bench runs every policy that needs no extra input
+// (it once named the bare allocator per_layer and stopped with a usage error).
+TEST(EngineCli, BenchWithoutPoliciesRunsEveryStandalonePolicy) {
+  const auto r = run_kvsim("bench --small --context 128 --future 16 --budget 32 --block 32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* label : {"h2o", "adakv(snapkv)", "chunkkv(snapkv)", "simlayerkv", "expected_attention"})
+    EXPECT_NE(r.out.find(label), std::string::npos) << label << "\n" << r.out;
+}
+
 TEST(EngineCli, BenchSmallRuns) {
   const auto r = run_kvsim("bench --small --context 256 --future 32 --budget 64 --block 32 --policies knorm,h2o");
   ASSERT_EQ(r.exit_code, 0) << r.err;

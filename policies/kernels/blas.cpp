@@ -3,7 +3,11 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+
+#include "policies/kernels/gemm_tally.hpp"
 
 namespace kvsim {
 
@@ -19,7 +23,14 @@ void sgemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int M, int N, int K
       for (int j = 0; j < N; ++j) C[std::size_t(i) * ldc + j] *= beta;
     return;
   }
+  GemmTally* tally = current_gemm_tally();
+  const auto t0 = tally ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   cblas_sgemm(CblasRowMajor, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (tally) {
+    tally->flops += 2ull * std::uint64_t(M) * std::uint64_t(N) * std::uint64_t(K);
+    tally->nanoseconds += std::uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+  }
 }
 
 }  // namespace
@@ -46,8 +57,10 @@ void sgemm_nt_thread_invariant(int M, int N, int K, const float* A, int lda, con
   // A team of >= 2 threads is an active parallel region, in which OpenBLAS
   // (OpenMP build) runs single-threaded; a team of one runs BLAS with one
   // thread anyway. Either way every block is one single-threaded GEMM.
+  GemmTally* tally = current_gemm_tally();
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < blocks; ++b) {
+    const GemmTallyScope scope(tally);
     const int n0 = b * kBlock, nb = std::min(kBlock, N - n0);
     sgemm_nt(M, nb, K, A, lda, B + std::size_t(n0) * ldb, ldb, C + n0, ldc);
   }

@@ -4,6 +4,8 @@
 #include <exception>
 #include <mutex>
 
+#include "policies/kernels/gemm_tally.hpp"
+
 namespace kvsim {
 
 void parallel_for(int n, const std::function<void(int)>& fn) {
@@ -14,8 +16,10 @@ void parallel_for(int n, const std::function<void(int)>& fn) {
   }
   std::exception_ptr error;
   std::mutex mu;
+  GemmTally* tally = current_gemm_tally();  // the caller's GEMM tally follows its work
 #pragma omp parallel for schedule(dynamic, 1)
   for (int i = 0; i < n; ++i) {
+    const GemmTallyScope scope(tally);
     try {
       fn(i);
     } catch (...) {

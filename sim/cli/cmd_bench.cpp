@@ -60,10 +60,21 @@ int cmd_bench(const Args& args) {
   std::printf("same GEMMs, plain cblas_sgemm:  %8.3f s  %7.1f GFLOP/s  (kernel = %.0f%% of sgemm)\n",
               rep.sgemm_seconds, rep.sgemm_gflops, 100.0 * rep.attention_gflops / rep.sgemm_gflops);
   std::printf("cblas_sgemm 2048^3:                        %7.1f GFLOP/s\n", rep.square_sgemm_gflops);
-  std::printf("\n%-14s %12s %12s %12s\n", "policy", "select [s]", "metrics [s]", "total [s]");
-  for (const auto& p : rep.policies)
-    std::printf("%-14s %12.3f %12.3f %12.3f\n", p.policy.c_str(), p.select_seconds, p.metric_seconds,
+  std::printf("sgemm 512^3 per thread, all threads busy: %7.1f GFLOP/s (the yardstick below)\n",
+              rep.sgemm_gflops_per_thread);
+  std::printf("\n%-20s %11s %11s %11s %11s %14s %9s\n", "policy", "select [s]", "metrics [s]", "total [s]",
+              "GEMM GFLOP", "GEMM GFLOP/s/t", "vs sgemm");
+  for (const auto& p : rep.policies) {
+    std::printf("%-20s %11.3f %11.3f %11.3f", p.policy.c_str(), p.select_seconds, p.metric_seconds,
                 p.select_seconds + p.metric_seconds);
+    if (p.select_gemm_thread_seconds > 0) {
+      const double rate = p.select_gemm_flops / p.select_gemm_thread_seconds * 1e-9;
+      std::printf(" %11.2f %14.1f %8.0f%%\n", p.select_gemm_flops * 1e-9, rate,
+                  100.0 * rate / rep.sgemm_gflops_per_thread);
+    } else {
+      std::printf(" %11s %14s %9s\n", "-", "-", "-");
+    }
+  }
   if (sweep_layers > 0) {
     const SynthConfig sc = cfg.synth();
     DumpAttrs attrs = sc.attrs();

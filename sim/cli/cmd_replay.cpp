@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "io/atomic_file.hpp"
+#include "policies/kernels/gemm_tally.hpp"
 #include "io/dump_corpus.hpp"
 #include "io/dump_label.hpp"
 #include "io/errors.hpp"
@@ -204,48 +205,65 @@ nlohmann::json budgets_json(const SweepSpec& spec, const SweepResult* lone) {
 
 // Where the time went, summed over the dumps (and, under MPI, over the ranks).
 struct StepTimes {
-  double read = 0, future = 0, prepass = 0;
-  std::vector<double> select, metrics;  // [item]
-  long computed = 0;                    // units this process computed
+  double read = 0, future = 0, prepass = 0, future_flops = 0;
+  std::vector<double> select, metrics, gemm_flops, gemm_seconds;  // [item]
+  long computed = 0;                                              // units this process computed
   void add(const SweepResult& res) {
     computed += res.units_computed;
     read += res.read_seconds;
     future += res.future_seconds;
+    future_flops += res.future_flops;
     prepass += res.prepass_seconds;
-    select.resize(res.items.size(), 0.0);
-    metrics.resize(res.items.size(), 0.0);
-    for (std::size_t i = 0; i < res.items.size(); ++i) {
+    const std::size_t n = res.items.size();
+    for (auto* v : {&select, &metrics, &gemm_flops, &gemm_seconds}) v->resize(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
       select[i] += res.select_seconds[i];
       metrics[i] += res.metric_seconds[i];
+      gemm_flops[i] += res.select_gemm_flops[i];
+      gemm_seconds[i] += res.select_gemm_thread_seconds[i];
     }
   }
   std::vector<double> flat() const {
-    std::vector<double> v = {read, future, prepass};
-    v.insert(v.end(), select.begin(), select.end());
-    v.insert(v.end(), metrics.begin(), metrics.end());
+    std::vector<double> v = {read, future, prepass, future_flops};
+    for (const auto* part : {&select, &metrics, &gemm_flops, &gemm_seconds}) v.insert(v.end(), part->begin(), part->end());
     return v;
   }
   // The sum over ranks of gathered flat() vectors.
   void add_flat(const std::vector<double>& all, std::size_t n_items) {
-    const std::size_t w = 3 + 2 * n_items;
-    select.resize(n_items, 0.0);
-    metrics.resize(n_items, 0.0);
+    const std::size_t w = 4 + 4 * n_items;
+    for (auto* v : {&select, &metrics, &gemm_flops, &gemm_seconds}) v->resize(n_items, 0.0);
     for (std::size_t at = 0; at + w <= all.size(); at += w) {
       read += all[at];
       future += all[at + 1];
       prepass += all[at + 2];
+      future_flops += all[at + 3];
       for (std::size_t i = 0; i < n_items; ++i) {
-        select[i] += all[at + 3 + i];
-        metrics[i] += all[at + 3 + n_items + i];
+        select[i] += all[at + 4 + i];
+        metrics[i] += all[at + 4 + n_items + i];
+        gemm_flops[i] += all[at + 4 + 2 * n_items + i];
+        gemm_seconds[i] += all[at + 4 + 3 * n_items + i];
       }
     }
   }
-  nlohmann::json to_json(const std::vector<SweepItem>& items) const {
+  // Seconds per stage; per item the selection's GEMM work and its rate per
+  // thread, against `sgemm_per_thread` (the same run's yardstick).
+  nlohmann::json to_json(const std::vector<SweepItem>& items, double sgemm_per_thread) const {
     nlohmann::json per = nlohmann::json::object();
-    for (std::size_t i = 0; i < items.size() && i < select.size(); ++i)
-      per[items[i].policy_label + "@" + std::to_string(items[i].budget_tokens)] = {{"select", select[i]},
-                                                                                   {"metrics", metrics[i]}};
-    return {{"read", read}, {"future_attention", future}, {"model_wide_prepass", prepass}, {"items", per}};
+    for (std::size_t i = 0; i < items.size() && i < select.size(); ++i) {
+      nlohmann::json j = {{"select", select[i]}, {"metrics", metrics[i]}};
+      if (gemm_flops[i] > 0 && gemm_seconds[i] > 0) {
+        const double rate = gemm_flops[i] / gemm_seconds[i] * 1e-9;
+        j["select_gemm_gflop"] = gemm_flops[i] * 1e-9;
+        j["select_gemm_thread_seconds"] = gemm_seconds[i];
+        j["select_gemm_gflops_per_thread"] = rate;
+        if (sgemm_per_thread > 0) j["select_gemm_vs_sgemm"] = rate / sgemm_per_thread;
+      }
+      per[items[i].policy_label + "@" + std::to_string(items[i].budget_tokens)] = j;
+    }
+    nlohmann::json out = {{"read", read}, {"future_attention", future}, {"model_wide_prepass", prepass}, {"items", per}};
+    out["future_attention_gflop"] = future_flops * 1e-9;
+    out["sgemm_gflops_per_thread"] = sgemm_per_thread;
+    return out;
   }
 };
 
@@ -427,7 +445,8 @@ void write_run_json(const std::string& command, const Args& args, const CommonOp
       outputs.push_back(kept_file_name(int(d), int(o.dumps.size())));
   report.set("seed", c.opt.seed)
       .timings(wall, [&] {
-        nlohmann::json t = o.times.to_json(lone ? lone->items : std::vector<SweepItem>{});
+        // the yardstick of the stages' GEMM rates, measured in this run
+        nlohmann::json t = o.times.to_json(lone ? lone->items : std::vector<SweepItem>{}, sgemm_gflops_per_thread());
         t["aggregate"] = o.aggregate_seconds;
         return t;
       }())

@@ -10,6 +10,7 @@
 
 #include "policies/kernels/future_attention.hpp"
 #include "policies/kernels/blas.hpp"
+#include "policies/kernels/gemm_tally.hpp"
 #include "policies/kernels/parallel_for.hpp"
 #include "sim/engine/metrics.hpp"
 #include "sim/engine/replay.hpp"
@@ -97,9 +98,12 @@ BenchReport run_bench(const BenchConfig& cfg) {
   }
 
   // Every policy at the budget, block B, one layer: selection and metrics timed separately.
+  // Default: every policy that runs on a dump without a question: `all` and
+  // the two outside it that need nothing more (finch needs question_len,
+  // per_layer its shares).
   std::vector<std::string> names = cfg.policies;
   if (names.empty())
-    for (const auto& p : policy_registry()) names.push_back(p.name);
+    for (const auto& p : parse_policy_list("all,chunkkv,simlayerkv")) names.push_back(p.label());
   ReplayOptions opt;
   opt.block = cfg.block;
   const TopNSets topn = compute_topn(fa, x, cfg.budget);
@@ -111,15 +115,23 @@ BenchReport run_bench(const BenchConfig& cfg) {
     shared.future = &fa;
     BenchPolicyTiming t;
     t.policy = spec.label();
+    GemmTally gemm;
     t0 = Clock::now();
-    pol->prepare_layer(x, geom, shared);
-    const KeptSet kept = replay_layer(*pol, x, geom, 0, cfg.budget, opt, shared);
+    KeptSet kept;
+    {
+      const GemmTallyScope scope(&gemm);
+      pol->prepare_layer(x, geom, shared);
+      kept = replay_layer(*pol, x, geom, 0, cfg.budget, opt, shared);
+    }
     t.select_seconds = since(t0);
+    t.select_gemm_flops = double(gemm.flops.load());
+    t.select_gemm_thread_seconds = double(gemm.nanoseconds.load()) * 1e-9;
     t0 = Clock::now();
     compute_metrics(fa, x, kept, &topn, false);
     t.metric_seconds = since(t0);
     rep.policies.push_back(t);
   }
+  rep.sgemm_gflops_per_thread = sgemm_gflops_per_thread();
   rep.peak_rss_kb = peak_rss_kb();
   return rep;
 }

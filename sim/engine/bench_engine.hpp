@@ -19,6 +19,7 @@ struct BenchPolicyTiming {
   std::string policy;
   double select_seconds = 0;   // block replay (scoring + selection) for one layer
   double metric_seconds = 0;   // M1..M5 for one layer
+  double select_gemm_flops = 0, select_gemm_thread_seconds = 0;  // the selection's GEMMs (gemm_tally)
 };
 
 struct BenchReport {
@@ -26,6 +27,7 @@ struct BenchReport {
   double attention_seconds = 0, attention_gflops = 0;  // future-query attention kernel
   double sgemm_seconds = 0, sgemm_gflops = 0;          // the same GEMMs, plain cblas_sgemm, no softmax
   double square_sgemm_gflops = 0;                      // 2048^3 cblas_sgemm, BLAS threads
+  double sgemm_gflops_per_thread = 0;                  // one thread's rate with every thread busy (gemm_tally)
   std::vector<BenchPolicyTiming> policies;
   long peak_rss_kb = 0;
   int threads = 1;

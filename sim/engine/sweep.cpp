@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "io/errors.hpp"
+#include "policies/kernels/gemm_tally.hpp"
 #include "policies/kernels/parallel_for.hpp"
 #include "policies/kernels/selection.hpp"
 #include "sim/engine/layer_input.hpp"
@@ -58,6 +59,8 @@ class SweepRun {
     res_.warnings = plan_.warnings;
     res_.select_seconds.assign(nI_, 0.0);
     res_.metric_seconds.assign(nI_, 0.0);
+    res_.select_gemm_flops.assign(nI_, 0.0);
+    res_.select_gemm_thread_seconds.assign(nI_, 0.0);
     if (spec_.keep_sets) res_.kept.assign(nI_, std::vector<KeptSet>(nL_));
     res_.units_total = long(nI_) * nL_;
   }
@@ -220,7 +223,9 @@ class SweepRun {
       if (stop()) return;
       const auto ts = Clock::now();
       const SweepItem& item = plan_.items[i];
+      GemmTally gemm;
       try {
+        const GemmTallyScope scope(&gemm);
         if (model_kept_.count(i))
           w.kept[i] = model_kept_.at(i)[li];
         else
@@ -234,6 +239,8 @@ class SweepRun {
         w.failed[i] = std::current_exception();
       }
       res_.select_seconds[i] += since(ts);
+      res_.select_gemm_flops[i] += double(gemm.flops.load());
+      res_.select_gemm_thread_seconds[i] += double(gemm.nanoseconds.load()) * 1e-9;
     });
   }
 

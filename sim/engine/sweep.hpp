@@ -108,6 +108,9 @@ struct SweepResult {
   std::vector<std::vector<KeptSet>> kept;  // [item][layer index] when keep_sets
   std::vector<double> select_seconds;      // [item] replay (selection) time, summed over layers
   std::vector<double> metric_seconds;      // [item]
+  // [item] the selection's GEMMs (policies/kernels/gemm_tally.hpp): flops, and
+  // thread-seconds spent in them
+  std::vector<double> select_gemm_flops, select_gemm_thread_seconds;
   double future_seconds = 0, future_flops = 0, read_seconds = 0, prepass_seconds = 0;
   double wall_seconds = 0;
   std::vector<SkippedUnit> skipped;  // in (layer, KV head) order
