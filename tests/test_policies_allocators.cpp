@@ -181,6 +181,21 @@ TEST(Allocators, PoliciesOutsideAllRunOnTheBundledRealDump) {
     EXPECT_NE(results.find(label), std::string::npos) << label;
 }
 
+// "all" as an item of a list skips the policies that need o_proj on a dump
+// without it, as "all" alone does, and says so.
+TEST(Allocators, AllAsAListItemSkipsOprojPoliciesOnADumpWithoutIt) {
+  test::ScratchDir dir;
+  const std::string dump = dir.file("n.h5");
+  auto r = test::run_kvsim("synth --out " + dump + " --layers 1 --heads 4 --kv-heads 2 --head-dim 16 --tokens 160 "
+                           "--context-len 128 --no-o-proj");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_kvsim("sweep -q --dump " + dump + " --policies all,chunkkv --budgets 0.25 --out " + dir.file("o"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("skipping criticalkv(snapkv)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("skipping laprox"), std::string::npos) << r.err;
+  EXPECT_NE(test::read_text(dir.file("o/results.csv")).find(",chunkkv(snapkv),"), std::string::npos);
+}
+
 TEST(Allocators, SweepRefusesTheSameAllocatorTwiceAndRunsAllOnASyntheticDump) {
   test::ScratchDir dir;
   const std::string dump = dir.file("s.h5");

@@ -2,6 +2,7 @@
 // and measure recall/error on the future queries (DESIGN §2-§4, §6).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -625,16 +626,20 @@ int cmd_sweep(const Args& args) {
   spec.policies = parse_policy_list(policies);
   spec.budgets = parse_budget_list(budgets);
   std::vector<CorpusEntry> corpus = make_corpus(c.dumps, c.dump_list);
-  if (policies == "all") {
-    // `all` skips policies that cannot run on every dump (laprox without o_proj), with a note:
-    // the rows of a corpus must be the same policies for every dump.
+  // `all` (alone or as an item: "all,chunkkv") skips policies that cannot run
+  // on every dump (laprox, criticalkv without o_proj), with a note: the rows
+  // of a corpus must be the same policies for every dump.
+  std::string items = "," + policies + ",";
+  std::replace(items.begin(), items.end(), ';', ',');
+  const bool lists_all = items.find(",all,") != std::string::npos;
+  if (lists_all) {
     bool all_have_o_proj = true;
     for (const auto& e : corpus) all_have_o_proj &= DumpReader(e.path).has_o_proj();
     if (!all_have_o_proj) {
       std::vector<PolicySpec> keep;
       for (auto& p : spec.policies) {
         if (make_policy(p)->needs_o_proj())
-          std::cerr << "kvsim sweep: note: skipping " << p.name
+          std::cerr << "kvsim sweep: note: skipping " << p.label()
                     << (corpus.size() > 1 ? " (a dump of the corpus has no o_proj)\n" : " (the dump has no o_proj)\n");
         else
           keep.push_back(p);
