@@ -21,7 +21,7 @@ using nlohmann::json;
 
 const std::set<std::string>& supported_architectures() {
   static const std::set<std::string> names = {"LlamaForCausalLM", "MistralForCausalLM",
-                                              "Qwen2ForCausalLM"};
+                                              "Qwen2ForCausalLM", "Qwen3ForCausalLM"};
   return names;
 }
 
@@ -204,6 +204,12 @@ ModelConfig parse_hf_config_text(const std::string& text, const std::string& whe
   out.tie_word_embeddings = optional<bool>(config, "tie_word_embeddings", false, where);
   if (out.architecture == "Qwen2ForCausalLM") {
     out.qkv_bias = true;  // Qwen2 always has q/k/v biases and no o_proj bias
+  } else if (out.architecture == "Qwen3ForCausalLM") {
+    // Qwen3: no q/k/v biases unless attention_bias; an RMSNorm over each head
+    // of q and of k (q_norm, k_norm: [head_dim]) before RoPE
+    const bool attention_bias = optional<bool>(config, "attention_bias", false, where);
+    out.qkv_bias = out.o_bias = attention_bias;
+    out.qk_norm = true;
   } else {
     const bool attention_bias = optional<bool>(config, "attention_bias", false, where);
     out.qkv_bias = out.o_bias = attention_bias;

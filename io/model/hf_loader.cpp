@@ -99,6 +99,10 @@ LoadedModel load_hf_model(const std::string& directory, int max_layers) {
       w.bv = ckpt.f32(p + "self_attn.v_proj.bias", {KD}, store);
     }
     if (c.o_bias) w.bo = ckpt.f32(p + "self_attn.o_proj.bias", {D}, store);
+    if (c.qk_norm) {
+      w.q_norm = ckpt.f32(p + "self_attn.q_norm.weight", {c.head_dim}, store);
+      w.k_norm = ckpt.f32(p + "self_attn.k_norm.weight", {c.head_dim}, store);
+    }
     w.ffn_norm = ckpt.f32(p + "post_attention_layernorm.weight", {D}, store);
     w.w_gate = ckpt.f32(p + "mlp.gate_proj.weight", {F, D}, store);
     w.w_up = ckpt.f32(p + "mlp.up_proj.weight", {F, D}, store);

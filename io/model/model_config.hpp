@@ -38,6 +38,7 @@ struct ModelConfig {
   bool qkv_bias = false;  // Qwen2, or Llama with attention_bias
   bool o_bias = false;    // Llama with attention_bias
   bool mlp_bias = false;  // Llama with mlp_bias
+  bool qk_norm = false;   // Qwen3: RMSNorm over each head of q and k before RoPE
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
 

@@ -22,6 +22,8 @@ struct LayerWeights {
   const float* bk = nullptr;
   const float* bv = nullptr;
   const float* bo = nullptr;
+  const float* q_norm = nullptr;    // [d] Qwen3: per-head RMSNorm of q (and k) before RoPE
+  const float* k_norm = nullptr;    // [d]
   const float* ffn_norm = nullptr;  // [D]
   const float* w_gate = nullptr;    // [F, D]  (llama2.c w1)
   const float* w_up = nullptr;      // [F, D]  (llama2.c w3)

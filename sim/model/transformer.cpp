@@ -138,6 +138,10 @@ std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardO
     linear(xn.data(), n, D, w.wq, QD, w.bq, q.data());
     linear(xn.data(), n, D, w.wk, KD, w.bk, k.data());
     linear(xn.data(), n, D, w.wv, KD, w.bv, v.data());
+    if (w.q_norm) {  // Qwen3: each head of q and k RMS-normalised (eps of the model) before RoPE
+      rms_norm(q.data(), n * config_.n_heads, config_.head_dim, w.q_norm, config_.rms_norm_eps, q.data());
+      rms_norm(k.data(), n * config_.n_kv_heads, config_.head_dim, w.k_norm, config_.rms_norm_eps, k.data());
+    }
     if (observer) {
       q_pre = q;
       k_pre = k;

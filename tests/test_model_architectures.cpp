@@ -1,0 +1,78 @@
+// Every supported HF architecture against an independent float64 NumPy
+// forward pass (tests/reference/numpy_forward.py, written from the
+// architectures' definitions): a random-weight checkpoint is generated at test
+// time (tests/reference/random_hf_checkpoint.py), kvsim captures it, and every
+// layer's post-RoPE q and k and v agree to float32 rounding. Layers after the
+// first check the whole forward of the ones before (attention, o_proj, MLP).
+// Qwen3 adds the per-head RMSNorm of q and k before RoPE.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/kvdump.hpp"
+#include "tests/support.hpp"
+
+namespace kvsim::test {
+namespace {
+
+double max_relative_error(const Tensor3& got, const nlohmann::json& want) {
+  double diff = 0, ref = 0;
+  for (std::size_t a = 0; a < want.size(); ++a)
+    for (std::size_t t = 0; t < want[a].size(); ++t)
+      for (std::size_t c = 0; c < want[a][t].size(); ++c) {
+        const double w = want[a][t][c].get<double>();
+        diff = std::max(diff, std::fabs(double(got(a, t, c)) - w));
+        ref = std::max(ref, std::fabs(w));
+      }
+  return diff / ref;
+}
+
+TEST(ModelArchitectures, EachMatchesAnIndependentFloat64NumpyForward) {
+  const std::string python = KVSIM_H5PY_PYTHON;
+  if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed (scripts/install-deps.sh installs it)";
+  const std::string ref = std::string(KVSIM_SOURCE_DIR) + "/tests/reference/";
+  for (const std::string arch : {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"}) {
+    ScratchDir dir;
+    auto r = run_shell(python + " " + ref + "random_hf_checkpoint.py " + dir.file("m") + " " + arch + " 7");
+    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r.err;
+    std::ofstream(dir.file("ids.txt")) << "1 5 9 13 40 77 3 21 8 64 2 55 90 4\n";
+    r = run_kvsim("capture --model " + dir.file("m") + " --tokens-file " + dir.file("ids.txt") +
+                  " --generate 0 --out " + dir.file("d.h5"));
+    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r.err;
+    r = run_shell(python + " " + ref + "numpy_forward.py " + dir.file("m") + " " + dir.file("ids.txt"));
+    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r.err;
+    const auto want = nlohmann::json::parse(r.out);
+    DumpReader dump(dir.file("d.h5"));
+    ASSERT_EQ(want["layers"].size(), std::size_t(dump.attrs().n_layers)) << arch;
+    for (int l = 0; l < dump.attrs().n_layers; ++l) {
+      const LayerTensors x = dump.read_layer(l);
+      EXPECT_LT(max_relative_error(x.q, want["layers"][l]["q"]), 2e-6) << arch << " layer " << l << " q";
+      EXPECT_LT(max_relative_error(x.k, want["layers"][l]["k"]), 2e-6) << arch << " layer " << l << " k";
+      EXPECT_LT(max_relative_error(x.v, want["layers"][l]["v"]), 2e-6) << arch << " layer " << l << " v";
+    }
+  }
+}
+
+// A Qwen3 checkpoint without its q_norm weights is refused, naming the tensor.
+TEST(ModelArchitectures, Qwen3WithoutQNormNamesTheMissingTensor) {
+  const std::string python = KVSIM_H5PY_PYTHON;
+  if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed";
+  ScratchDir dir;
+  const std::string ref = std::string(KVSIM_SOURCE_DIR) + "/tests/reference/";
+  auto r = run_shell(python + " " + ref + "random_hf_checkpoint.py " + dir.file("m") + " Qwen2ForCausalLM 7");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // the Qwen2 tensors under a Qwen3 config: no q_norm/k_norm
+  r = run_shell(python + " -c \"import json; p='" + dir.file("m/config.json") +
+                "'; c=json.load(open(p)); c['architectures']=['Qwen3ForCausalLM']; json.dump(c, open(p, 'w'))\"");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ofstream(dir.file("ids.txt")) << "1 5 9\n";
+  r = run_kvsim("capture --model " + dir.file("m") + " --tokens-file " + dir.file("ids.txt") + " --generate 0 --out " +
+                dir.file("d.h5"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("self_attn.q_norm.weight"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kvsim::test
