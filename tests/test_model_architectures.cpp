@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "io/kvdump.hpp"
+#include "io/model/model_config.hpp"
+#include "sim/model/capture.hpp"
 #include "tests/support.hpp"
 
 namespace kvsim::test {
@@ -72,6 +74,33 @@ TEST(ModelArchitectures, Qwen3WithoutQNormNamesTheMissingTensor) {
                 dir.file("d.h5"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("self_attn.q_norm.weight"), std::string::npos) << r.err;
+}
+
+// prefill_flops on paper: D = 4, 2 heads of d = 2, 1 KV head, F = 6, V = 10,
+// one layer, n = 3 tokens: projections 2*3*4*(4 + 2*2) + 2*3*4*4 = 288, MLP
+// 3*2*3*4*6 = 432, attention 2*2*2*2*(3*4/2) = 96, lm_head 2*4*10 = 80.
+TEST(ModelArchitectures, PrefillFlopsOnPaperAndCapturePrintsTheRate) {
+  ModelConfig c;
+  c.hidden_size = 4;
+  c.n_heads = 2;
+  c.head_dim = 2;
+  c.n_kv_heads = 1;
+  c.intermediate_size = 6;
+  c.vocab_size = 10;
+  c.n_layers = 1;
+  EXPECT_DOUBLE_EQ(prefill_flops(c, 3), 288 + 432 + 96 + 80);
+  const std::string python = KVSIM_H5PY_PYTHON;
+  if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed";
+  ScratchDir dir;
+  auto r = run_shell(python + " " + std::string(KVSIM_SOURCE_DIR) + "/tests/reference/random_hf_checkpoint.py " +
+                     dir.file("m") + " LlamaForCausalLM 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ofstream(dir.file("ids.txt")) << "1 5 9 13\n";
+  r = run_kvsim("capture --model " + dir.file("m") + " --tokens-file " + dir.file("ids.txt") + " --generate 0 --out " +
+                dir.file("d.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("prefill: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("% of this run's sgemm 1024^3"), std::string::npos) << r.out;
 }
 
 }  // namespace

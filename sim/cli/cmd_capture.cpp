@@ -6,12 +6,14 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include "io/errors.hpp"
 #include "io/model/load_model.hpp"
 #include "io/output_file_check.hpp"
 #include "io/regular_file.hpp"
 #include "io/text_file.hpp"
+#include "policies/kernels/blas.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
 #include "sim/run/interrupt.hpp"
@@ -128,6 +130,23 @@ int cmd_capture(const Args& args) {
   std::printf("seconds: %.3f total, %.3f prefill (%.1f tokens/s), %.3f generate (%.1f tokens/s)\n", total,
               result.prefill_seconds, request.prompt_tokens.size() / std::max(result.prefill_seconds, 1e-9),
               result.generate_seconds, result.generated.size() / std::max(result.generate_seconds, 1e-9));
+  {
+    // The prefill's GEMM rate next to this machine's: a square sgemm with the
+    // same BLAS threads, measured now.
+    const double gflops = prefill_flops(c, static_cast<int>(request.prompt_tokens.size())) /
+                          std::max(result.prefill_seconds, 1e-9) * 1e-9;
+    constexpr int n = 1024;
+    std::vector<float> a(std::size_t(n) * n, 0.001f), b(std::size_t(n) * n, 0.002f), out(std::size_t(n) * n);
+    double best = 1e30;
+    for (int rep = 0; rep < 3; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      sgemm_nn(n, n, n, a.data(), n, b.data(), n, out.data(), n);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    const double sgemm = 2.0 * n * double(n) * n / best * 1e-9;
+    std::printf("prefill: %.1f GFLOP/s, %.0f%% of this run's sgemm 1024^3 (%.1f GFLOP/s)\n", gflops,
+                100.0 * gflops / sgemm, sgemm);
+  }
   if (tokenizer) {
     std::printf("generated text: %s\n", tokenizer->decode(result.generated).c_str());
   } else {

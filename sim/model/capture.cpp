@@ -141,6 +141,14 @@ LayerTensors CaptureResult::layer_tensors(const LoadedModel& model, int layer) c
   return out;
 }
 
+double prefill_flops(const ModelConfig& c, int n_tokens) {
+  const double n = n_tokens, D = c.hidden_size, QD = c.q_dim(), KD = c.kv_dim(), F = c.intermediate_size;
+  const double projections = 2 * n * D * (QD + 2 * KD) + 2 * n * QD * D;
+  const double mlp = 3 * 2 * n * D * F;
+  const double attention = 2 * 2 * double(c.n_heads) * c.head_dim * (n * (n + 1) / 2);
+  return c.n_layers * (projections + mlp + attention) + 2 * D * double(c.vocab_size);
+}
+
 DumpAttrs capture_dump_attrs(const LoadedModel& model, const CaptureResult& result, const DumpMetadata& meta) {
   const ModelConfig& c = model.config;
   DumpAttrs attrs;

@@ -42,6 +42,13 @@ struct CaptureResult {
 
 CaptureResult run_capture(const LoadedModel& model, const CaptureRequest& request);
 
+// Floating-point operations of one prefill of n tokens (multiply-add = 2):
+// every layer's q/k/v/o projections and SwiGLU MLP (2·n·in·out each), the
+// causal attention (QK^T and PV over the n(n+1)/2 visible pairs per head),
+// and the lm_head for the last token. Norms, RoPE and softmax are left out
+// (they are O(n·D), not GEMM work).
+double prefill_flops(const ModelConfig& c, int n_tokens);
+
 struct DumpMetadata {
   std::string model_name;
   std::string source;  // DESIGN §1 `source`
