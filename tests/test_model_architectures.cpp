@@ -9,11 +9,15 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "io/kvdump.hpp"
 #include "io/model/model_config.hpp"
+#include "io/model/load_model.hpp"
 #include "sim/model/capture.hpp"
+#include "sim/model/transformer.hpp"
+#include "tests/model_support.hpp"
 #include "tests/support.hpp"
 
 namespace kvsim::test {
@@ -74,6 +78,37 @@ TEST(ModelArchitectures, Qwen3WithoutQNormNamesTheMissingTensor) {
                 dir.file("d.h5"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("self_attn.q_norm.weight"), std::string::npos) << r.err;
+}
+
+// Records each layer's activations (q, k, v) from whichever forward runs.
+class KeepAll : public ForwardObserver {
+ public:
+  explicit KeepAll(const ModelConfig& c) : qd_(c.q_dim()), kd_(c.kv_dim()) {}
+  void on_layer(int layer, const LayerActivations& a) override {
+    auto& rows = layers[layer];
+    const std::size_t n = a.n_tokens;
+    rows.insert(rows.end(), a.q, a.q + n * qd_);
+    rows.insert(rows.end(), a.k, a.k + n * kd_);
+    rows.insert(rows.end(), a.v, a.v + n * kd_);
+  }
+  std::map<int, std::vector<float>> layers;
+
+ private:
+  std::size_t qd_, kd_;
+};
+
+// The streaming capture's layer-by-layer pass computes the bits of one
+// forward over all tokens (so a streamed dump equals the in-memory capture).
+TEST(ModelArchitectures, LayerByLayerPassEqualsOneForwardBitForBit) {
+  KVSIM_REQUIRE_SHARED_MODEL(path, "tinystories-656k");
+  const LoadedModel model = load_model(path, 0);
+  std::vector<int> tokens;
+  for (int i = 0; i < 150; ++i) tokens.push_back(1 + (i * 31) % 900);
+  KeepAll once(model.config), layered(model.config);
+  Transformer(model, 150).forward(tokens, &once);
+  forward_layer_by_layer(model, tokens, layered);
+  ASSERT_EQ(once.layers.size(), std::size_t(model.config.n_layers));
+  EXPECT_TRUE(once.layers == layered.layers);
 }
 
 // prefill_flops on paper: D = 4, 2 heads of d = 2, 1 KV head, F = 6, V = 10,

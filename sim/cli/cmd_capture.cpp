@@ -111,14 +111,13 @@ int cmd_capture(const Args& args) {
   if (request.context_len == static_cast<int>(request.prompt_tokens.size()) && generate == 0)
     progress("warning: no future tokens (context = whole prompt and --generate 0): replay needs --window");
 
-  const CaptureResult result = run_capture(model, request);
   DumpMetadata meta;
   meta.model_name = !model_name.empty() ? model_name : truncated ? model.name + " (" + truncation + ")" : model.name;
   meta.source = model.format == "llama2c" ? "llama2c" : "kvsim-capture";
   meta.storage = storage;
   meta.q_pre_rope = !no_q_pre_rope;
   meta.layout.compact = compact;
-  write_capture_dump(out_path, model, result, tokenizer.get(), meta, throw_if_interrupted);
+  const CaptureResult result = capture_to_dump(model, request, out_path, tokenizer.get(), meta);
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int T = static_cast<int>(result.tokens.size());

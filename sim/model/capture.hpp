@@ -30,6 +30,7 @@ struct CaptureResult {
   int context_len = 0;
   int question_len = 0;
   double prefill_seconds = 0, generate_seconds = 0;
+  double record_seconds = 0;  // capture_to_dump's layer-by-layer recording pass
   // Per layer, token-major [T, ...] rows, as the forward pass produced them.
   struct LayerRecord {
     std::vector<float> q, k, v, q_pre_rope, hidden_norm;
@@ -57,15 +58,17 @@ struct DumpMetadata {
   bool q_pre_rope = true;  // false: no /layers/<l>/q_pre_rope (smaller dumps; policies that need it say so)
 };
 
-// The dump attributes of `result` (what write_capture_dump records).
+// The dump attributes of `result` (what capture_to_dump records).
 DumpAttrs capture_dump_attrs(const LoadedModel& model, const CaptureResult& result, const DumpMetadata& meta);
 
-// Writes `result` as kvdump v1 (atomically: the DumpWriter renames on finish).
-// `tokenizer` may be null (then no /token_text).
-// `checkpoint` (may be empty) runs between layers and may throw to stop: the
-// unfinished temporary file is then removed.
-void write_capture_dump(const std::string& path, const LoadedModel& model, const CaptureResult& result,
-                        const Tokenizer* tokenizer, const DumpMetadata& meta,
-                        const std::function<void()>& checkpoint = {});
+// A capture streamed into the dump at `path` (kvsim capture): greedy
+// generation first (with every layer's KV cache, recording nothing), then one
+// layer-by-layer pass over all the tokens that writes each layer's tensors as
+// soon as they are computed, so the recorded tensors never exceed one layer;
+// peak memory = weights + activations + one layer's tensors (+ the generation's
+// KV cache, freed before recording). The result holds tokens and timings, no
+// layers. The dump is written atomically (temporary name until complete).
+CaptureResult capture_to_dump(const LoadedModel& model, const CaptureRequest& request, const std::string& path,
+                              const Tokenizer* tokenizer, const DumpMetadata& meta);
 
 }  // namespace kvsim

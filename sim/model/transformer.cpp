@@ -50,17 +50,19 @@ Transformer::Transformer(const LoadedModel& model, int max_tokens)
   v_cache_.assign(config_.n_layers, std::vector<float>(cache));
 }
 
-// out[n, H*d] = causal softmax(s · q k^T) v for the n newest positions, over
-// every cached key up to each query's own position. Work items are (head,
-// block of query rows); each owns its slice of `out`, so no synchronisation.
-void Transformer::attention(int layer, int n, const float* q, float* out) const {
-  const int H = config_.n_heads, d = config_.head_dim, group = config_.n_heads / config_.n_kv_heads;
-  const int q_stride = config_.q_dim(), kv_stride = config_.kv_dim();
+namespace {
+
+// out[n, H*d] = causal softmax(s · q k^T) v for the n rows at positions
+// [first, first + n), over every cached key up to each query's own position
+// (`keys`/`values`: this layer's cache, [first + n, G*d] at least). Work items
+// are (head, block of query rows); each owns its slice of `out`, so no
+// synchronisation. `mask` (may be null): the compressed cache of this layer.
+void attend(const ModelConfig& config, const float* keys, const float* values, int first, int n, const float* q,
+            float* out, const ContextMask* mask, int layer) {
+  const int H = config.n_heads, d = config.head_dim, group = config.n_heads / config.n_kv_heads;
+  const int q_stride = config.q_dim(), kv_stride = config.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int blocks = (n + kQueryBlock - 1) / kQueryBlock;
-  const float* keys = k_cache_[layer].data();
-  const float* values = v_cache_[layer].data();
-  const int first = position_;
 
 #pragma omp parallel
   {
@@ -75,12 +77,12 @@ void Transformer::attention(int layer, int n, const float* q, float* out) const 
                   q + static_cast<std::size_t>(row0) * q_stride + h * d, q_stride, keys + g * d, kv_stride, 0.0f,
                   scores.data(), n_keys);
       const std::vector<char>* kept =
-          mask_.kept.empty() ? nullptr : &mask_.kept.at(layer).at(g);  // the compressed cache of this KV head
+          mask && !mask->kept.empty() ? &mask->kept.at(layer).at(g) : nullptr;  // the compressed cache of this KV head
       for (int r = 0; r < rows; ++r) {
         float* row = scores.data() + static_cast<std::size_t>(r) * n_keys;
         const int visible = first + row0 + r + 1;  // causal: keys [0, own position]
-        if (kept && first + row0 + r >= mask_.context_len)
-          for (int j = 0; j < mask_.context_len; ++j)
+        if (kept && first + row0 + r >= mask->context_len)
+          for (int j = 0; j < mask->context_len; ++j)
             if (!(*kept)[j]) row[j] = -std::numeric_limits<float>::infinity();
         const float max = *std::max_element(row, row + visible);
         double sum = 0;
@@ -97,6 +99,93 @@ void Transformer::attention(int layer, int n, const float* q, float* out) const 
     }
   }
 }
+
+// The buffers of one layer's pass over n rows, reused from layer to layer.
+struct LayerScratch {
+  std::vector<float> residual_in, xn, q, k, v, attn, proj, q_pre, k_pre, gate, up;
+  void size_for(const ModelConfig& c, int n) {
+    const std::size_t N = n;
+    xn.resize(N * c.hidden_size);
+    q.resize(N * c.q_dim());
+    k.resize(N * c.kv_dim());
+    v.resize(N * c.kv_dim());
+    attn.resize(N * c.q_dim());
+    proj.resize(N * c.hidden_size);
+    gate.resize(N * c.intermediate_size);
+    up.resize(N * c.intermediate_size);
+  }
+};
+
+// One decoder layer over the n rows of `x` (positions [first, first + n)),
+// in place; their keys and values go to `k_cache`/`v_cache` at `first`.
+void run_layer(const ModelConfig& config, const LayerWeights& w, const Rope& rope, int l, float* x, int n, int first,
+               float* k_cache, float* v_cache, const ContextMask* mask, ForwardObserver* observer, LayerScratch& s) {
+  const int D = config.hidden_size, F = config.intermediate_size, QD = config.q_dim(), KD = config.kv_dim();
+  const std::size_t N = static_cast<std::size_t>(n);
+  s.size_for(config, n);
+  if (observer) s.residual_in.assign(x, x + N * D);
+  rms_norm(x, n, D, w.attn_norm, config.rms_norm_eps, s.xn.data());
+  linear(s.xn.data(), n, D, w.wq, QD, w.bq, s.q.data());
+  linear(s.xn.data(), n, D, w.wk, KD, w.bk, s.k.data());
+  linear(s.xn.data(), n, D, w.wv, KD, w.bv, s.v.data());
+  if (w.q_norm) {  // Qwen3: each head of q and k RMS-normalised (eps of the model) before RoPE
+    rms_norm(s.q.data(), n * config.n_heads, config.head_dim, w.q_norm, config.rms_norm_eps, s.q.data());
+    rms_norm(s.k.data(), n * config.n_kv_heads, config.head_dim, w.k_norm, config.rms_norm_eps, s.k.data());
+  }
+  if (observer) {
+    s.q_pre = s.q;
+    s.k_pre = s.k;
+  }
+  for (int r = 0; r < n; ++r) {
+    rope.apply(&s.q[r * static_cast<std::size_t>(QD)], config.n_heads, first + r);
+    rope.apply(&s.k[r * static_cast<std::size_t>(KD)], config.n_kv_heads, first + r);
+  }
+  std::memcpy(k_cache + static_cast<std::size_t>(first) * KD, s.k.data(), N * KD * sizeof(float));
+  std::memcpy(v_cache + static_cast<std::size_t>(first) * KD, s.v.data(), N * KD * sizeof(float));
+  attend(config, k_cache, v_cache, first, n, s.q.data(), s.attn.data(), mask, l);
+  if (observer) {
+    LayerActivations a;
+    a.first_position = first;
+    a.n_tokens = n;
+    a.residual_in = s.residual_in.data();
+    a.attn_norm_out = s.xn.data();
+    a.q_pre_rope = s.q_pre.data();
+    a.k_pre_rope = s.k_pre.data();
+    a.q = s.q.data();
+    a.k = s.k.data();
+    a.v = s.v.data();
+    a.attn_out = s.attn.data();
+    observer->on_layer(l, a);
+  }
+  linear(s.attn.data(), n, QD, w.wo, D, w.bo, s.proj.data());
+  for (std::size_t i = 0; i < N * D; ++i) x[i] += s.proj[i];
+
+  // SwiGLU MLP: down(silu(gate(x)) * up(x))
+  rms_norm(x, n, D, w.ffn_norm, config.rms_norm_eps, s.xn.data());
+  linear(s.xn.data(), n, D, w.w_gate, F, w.b_gate, s.gate.data());
+  linear(s.xn.data(), n, D, w.w_up, F, w.b_up, s.up.data());
+  const std::ptrdiff_t total = static_cast<std::ptrdiff_t>(N * F);
+#pragma omp parallel for schedule(static) if (total > 65536)
+  for (std::ptrdiff_t i = 0; i < total; ++i) s.gate[i] = s.gate[i] / (1.0f + std::exp(-s.gate[i])) * s.up[i];
+  linear(s.gate.data(), n, F, w.w_down, D, w.b_down, s.proj.data());
+  for (std::size_t i = 0; i < N * D; ++i) x[i] += s.proj[i];
+}
+
+// x[n, D] = the token embeddings (InputError for an id outside the vocabulary).
+std::vector<float> embed(const ModelConfig& config, const ModelWeights& weights, const std::vector<int>& tokens) {
+  const int D = config.hidden_size;
+  std::vector<float> x(tokens.size() * static_cast<std::size_t>(D));
+  for (std::size_t r = 0; r < tokens.size(); ++r) {
+    if (tokens[r] < 0 || tokens[r] >= config.vocab_size)
+      throw InputError("token id " + std::to_string(tokens[r]) + " is outside the vocabulary [0, " +
+                       std::to_string(config.vocab_size) + ")");
+    std::memcpy(&x[r * static_cast<std::size_t>(D)], weights.token_embedding + static_cast<std::size_t>(tokens[r]) * D,
+                D * sizeof(float));
+  }
+  return x;
+}
+
+}  // namespace
 
 void Transformer::set_context_mask(ContextMask mask) {
   if (static_cast<int>(mask.kept.size()) != config_.n_layers)
@@ -118,68 +207,13 @@ std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardO
     throw InputError("KV cache holds " + std::to_string(max_tokens_) + " tokens; cannot add " + std::to_string(n) +
                      " at position " + std::to_string(position_));
   }
-  const int D = config_.hidden_size, F = config_.intermediate_size, QD = config_.q_dim(), KD = config_.kv_dim();
+  const int D = config_.hidden_size;
   const std::size_t N = static_cast<std::size_t>(n);
-
-  std::vector<float> x(N * D), residual_in, xn(N * D), q(N * QD), k(N * KD), v(N * KD), attn(N * QD), proj(N * D);
-  std::vector<float> q_pre, k_pre, gate(N * F), up(N * F);
-  for (int r = 0; r < n; ++r) {
-    if (tokens[r] < 0 || tokens[r] >= config_.vocab_size)
-      throw InputError("token id " + std::to_string(tokens[r]) + " is outside the vocabulary [0, " +
-                       std::to_string(config_.vocab_size) + ")");
-    std::memcpy(&x[r * static_cast<std::size_t>(D)], weights_.token_embedding + static_cast<std::size_t>(tokens[r]) * D,
-                D * sizeof(float));
-  }
-
-  for (int l = 0; l < config_.n_layers; ++l) {
-    const LayerWeights& w = weights_.layers[l];
-    if (observer) residual_in = x;
-    rms_norm(x.data(), n, D, w.attn_norm, config_.rms_norm_eps, xn.data());
-    linear(xn.data(), n, D, w.wq, QD, w.bq, q.data());
-    linear(xn.data(), n, D, w.wk, KD, w.bk, k.data());
-    linear(xn.data(), n, D, w.wv, KD, w.bv, v.data());
-    if (w.q_norm) {  // Qwen3: each head of q and k RMS-normalised (eps of the model) before RoPE
-      rms_norm(q.data(), n * config_.n_heads, config_.head_dim, w.q_norm, config_.rms_norm_eps, q.data());
-      rms_norm(k.data(), n * config_.n_kv_heads, config_.head_dim, w.k_norm, config_.rms_norm_eps, k.data());
-    }
-    if (observer) {
-      q_pre = q;
-      k_pre = k;
-    }
-    for (int r = 0; r < n; ++r) {
-      rope_.apply(&q[r * static_cast<std::size_t>(QD)], config_.n_heads, position_ + r);
-      rope_.apply(&k[r * static_cast<std::size_t>(KD)], config_.n_kv_heads, position_ + r);
-    }
-    std::memcpy(&k_cache_[l][static_cast<std::size_t>(position_) * KD], k.data(), N * KD * sizeof(float));
-    std::memcpy(&v_cache_[l][static_cast<std::size_t>(position_) * KD], v.data(), N * KD * sizeof(float));
-    attention(l, n, q.data(), attn.data());
-    if (observer) {
-      LayerActivations a;
-      a.first_position = position_;
-      a.n_tokens = n;
-      a.residual_in = residual_in.data();
-      a.attn_norm_out = xn.data();
-      a.q_pre_rope = q_pre.data();
-      a.k_pre_rope = k_pre.data();
-      a.q = q.data();
-      a.k = k.data();
-      a.v = v.data();
-      a.attn_out = attn.data();
-      observer->on_layer(l, a);
-    }
-    linear(attn.data(), n, QD, w.wo, D, w.bo, proj.data());
-    for (std::size_t i = 0; i < N * D; ++i) x[i] += proj[i];
-
-    // SwiGLU MLP: down(silu(gate(x)) * up(x))
-    rms_norm(x.data(), n, D, w.ffn_norm, config_.rms_norm_eps, xn.data());
-    linear(xn.data(), n, D, w.w_gate, F, w.b_gate, gate.data());
-    linear(xn.data(), n, D, w.w_up, F, w.b_up, up.data());
-    const std::ptrdiff_t total = static_cast<std::ptrdiff_t>(N * F);
-#pragma omp parallel for schedule(static) if (total > 65536)
-    for (std::ptrdiff_t i = 0; i < total; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-    linear(gate.data(), n, F, w.w_down, D, w.b_down, proj.data());
-    for (std::size_t i = 0; i < N * D; ++i) x[i] += proj[i];
-  }
+  std::vector<float> x = embed(config_, weights_, tokens);
+  LayerScratch scratch;
+  for (int l = 0; l < config_.n_layers; ++l)
+    run_layer(config_, weights_.layers[l], rope_, l, x.data(), n, position_, k_cache_[l].data(), v_cache_[l].data(),
+              &mask_, observer, scratch);
 
   if (all_logits) {
     std::vector<float> normed(N * D);
@@ -194,6 +228,21 @@ std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardO
               logits.data(), 1);
   position_ += n;
   return logits;
+}
+
+void forward_layer_by_layer(const LoadedModel& model, const std::vector<int>& tokens, ForwardObserver& observer) {
+  const ModelConfig& config = model.config;
+  const int n = static_cast<int>(tokens.size());
+  if (n == 0) throw InputError("forward pass needs at least one token");
+  const Rope rope(config);
+  std::vector<float> x = embed(config, model.weights, tokens);
+  // one layer's keys and values, reused by every layer: nothing grows with depth
+  const std::size_t cache = static_cast<std::size_t>(n) * config.kv_dim();
+  std::vector<float> k_cache(cache), v_cache(cache);
+  LayerScratch scratch;
+  for (int l = 0; l < config.n_layers; ++l)
+    run_layer(config, model.weights.layers[l], rope, l, x.data(), n, 0, k_cache.data(), v_cache.data(), nullptr,
+              &observer, scratch);
 }
 
 }  // namespace kvsim

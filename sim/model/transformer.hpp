@@ -60,8 +60,6 @@ class Transformer {
   const ModelConfig& config() const { return config_; }
 
  private:
-  void attention(int layer, int n, const float* q, float* out) const;
-
   const ModelConfig& config_;
   const ModelWeights& weights_;
   Rope rope_;
@@ -72,5 +70,12 @@ class Transformer {
 };
 
 int argmax(const std::vector<float>& logits);  // first maximum, as torch.argmax
+
+// `tokens` at positions 0 .. n-1 through the model one layer at a time, all
+// rows of a layer before the next, holding one layer's keys and values: what
+// a capture records without a KV cache that grows with depth. The observer
+// sees each layer's activations (the same bits as Transformer::forward on all
+// n tokens at once) and may write them out before the next layer runs.
+void forward_layer_by_layer(const LoadedModel& model, const std::vector<int>& tokens, ForwardObserver& observer);
 
 }  // namespace kvsim

@@ -2,8 +2,9 @@
 """Writes a tiny random-weight HF checkpoint (config.json + model.safetensors)
 of a Llama-family architecture, for tests/test_model_architectures.cpp.
 
-usage: random_hf_checkpoint.py OUT_DIR ARCHITECTURE SEED
+usage: random_hf_checkpoint.py OUT_DIR ARCHITECTURE SEED [LAYERS HIDDEN]
 ARCHITECTURE: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
+LAYERS, HIDDEN (default 2, 32): a larger model for memory benchmarks (heads of 32)
 """
 import json
 import os
@@ -33,6 +34,10 @@ def main():
     out, arch, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rng = np.random.default_rng(seed)
     D, H, G, d, F, V, L = 32, 4, 2, 16, 48, 97, 2  # head_dim != D / H for Qwen3, as in the real ones
+    if len(sys.argv) > 5:
+        L, D = int(sys.argv[4]), int(sys.argv[5])
+        H, d = D // 32, 32
+        G, F, V = max(1, H // 2), D * 3, 1000
     config = {
         "architectures": [arch], "hidden_size": D, "num_attention_heads": H, "num_key_value_heads": G,
         "head_dim": d, "intermediate_size": F, "vocab_size": V, "num_hidden_layers": L,
