@@ -22,9 +22,17 @@ def read_safetensors(path):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        assert info["dtype"] == "F32", info["dtype"]
         a, b = info["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).astype(np.float64)
+        raw = data[a:b]
+        if info["dtype"] == "F32":
+            values = np.frombuffer(raw, dtype="<f4")
+        elif info["dtype"] == "F16":
+            values = np.frombuffer(raw, dtype="<f2")
+        elif info["dtype"] == "BF16":  # the upper half of a float32
+            values = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view("<f4")
+        else:
+            raise ValueError(info["dtype"])
+        out[name] = values.reshape(info["shape"]).astype(np.float64)
     return out
 
 

@@ -2,9 +2,11 @@
 """Writes a tiny random-weight HF checkpoint (config.json + model.safetensors)
 of a Llama-family architecture, for tests/test_model_architectures.cpp.
 
-usage: random_hf_checkpoint.py OUT_DIR ARCHITECTURE SEED [LAYERS HIDDEN]
+usage: random_hf_checkpoint.py OUT_DIR ARCHITECTURE SEED [LAYERS HIDDEN [DTYPE]]
 ARCHITECTURE: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
 LAYERS, HIDDEN (default 2, 32): a larger model for memory benchmarks (heads of 32)
+DTYPE (default F32): F32, F16 or BF16 storage of every tensor (BF16: float32
+rounded to nearest even in its upper 16 bits)
 """
 import json
 import os
@@ -14,11 +16,22 @@ import sys
 import numpy as np
 
 
-def write_safetensors(path, tensors):
+def encode(array, dtype):
+    a = np.ascontiguousarray(array, dtype="<f4")
+    if dtype == "F32":
+        return a.tobytes()
+    if dtype == "F16":
+        return a.astype("<f2").tobytes()
+    bits = a.view("<u4").astype(np.uint64)  # BF16: round to nearest even on the upper half
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype("<u2").tobytes()
+
+
+def write_safetensors(path, tensors, dtype="F32"):
     header, offset, blobs = {}, 0, []
     for name in sorted(tensors):
-        data = np.ascontiguousarray(tensors[name], dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        data = encode(tensors[name], dtype)
+        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
         blobs.append(data)
     text = json.dumps(header).encode()
@@ -34,10 +47,11 @@ def main():
     out, arch, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rng = np.random.default_rng(seed)
     D, H, G, d, F, V, L = 32, 4, 2, 16, 48, 97, 2  # head_dim != D / H for Qwen3, as in the real ones
-    if len(sys.argv) > 5:
+    if len(sys.argv) > 5 and int(sys.argv[4]) > 0:
         L, D = int(sys.argv[4]), int(sys.argv[5])
         H, d = D // 32, 32
         G, F, V = max(1, H // 2), D * 3, 1000
+    dtype = sys.argv[6] if len(sys.argv) > 6 else "F32"
     config = {
         "architectures": [arch], "hidden_size": D, "num_attention_heads": H, "num_key_value_heads": G,
         "head_dim": d, "intermediate_size": F, "vocab_size": V, "num_hidden_layers": L,
@@ -70,7 +84,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f)
-    write_safetensors(os.path.join(out, "model.safetensors"), t)
+    write_safetensors(os.path.join(out, "model.safetensors"), t, dtype)
 
 
 if __name__ == "__main__":
