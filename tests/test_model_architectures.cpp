@@ -35,56 +35,52 @@ double max_relative_error(const Tensor3& got, const nlohmann::json& want) {
   return diff / ref;
 }
 
-// F16 and BF16 checkpoints: the weights are widened exactly, so the capture
-// agrees with the NumPy forward on the same (rounded) weights as closely as F32.
-TEST(ModelArchitectures, Float16AndBfloat16CheckpointsMatchTheNumpyForward) {
-  const std::string python = KVSIM_H5PY_PYTHON;
-  if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed";
-  const std::string ref = std::string(KVSIM_SOURCE_DIR) + "/tests/reference/";
-  for (const std::string dtype : {"F16", "BF16"}) {
-    ScratchDir dir;
-    auto r = run_shell(python + " " + ref + "random_hf_checkpoint.py " + dir.file("m") + " Qwen3ForCausalLM 5 0 0 " +
-                       dtype);
-    ASSERT_EQ(r.exit_code, 0) << dtype << ": " << r.err;
-    std::ofstream(dir.file("ids.txt")) << "1 5 9 13 40 77 3 21\n";
-    r = run_kvsim("capture --model " + dir.file("m") + " --tokens-file " + dir.file("ids.txt") +
-                  " --generate 0 --out " + dir.file("d.h5"));
-    ASSERT_EQ(r.exit_code, 0) << dtype << ": " << r.err;
-    r = run_shell(python + " " + ref + "numpy_forward.py " + dir.file("m") + " " + dir.file("ids.txt"));
-    ASSERT_EQ(r.exit_code, 0) << dtype << ": " << r.err;
-    const auto want = nlohmann::json::parse(r.out);
-    DumpReader dump(dir.file("d.h5"));
-    for (int l = 0; l < dump.attrs().n_layers; ++l) {
-      const LayerTensors x = dump.read_layer(l);
-      EXPECT_LT(max_relative_error(x.q, want["layers"][l]["q"]), 2e-6) << dtype << " layer " << l;
-      EXPECT_LT(max_relative_error(x.v, want["layers"][l]["v"]), 2e-6) << dtype << " layer " << l;
-    }
+// Captures `model_dir` on a fixed token list and expects every layer's q, k
+// and v to match the NumPy forward of the same checkpoint.
+void expect_capture_matches_numpy(const std::string& python, const ScratchDir& dir, const std::string& model_dir,
+                                  const std::string& what) {
+  std::ofstream(dir.file("ids.txt")) << "1 5 9 13 40 77 3 21 8 64 2 55 90 4\n";
+  auto r = run_kvsim("capture --model " + model_dir + " --tokens-file " + dir.file("ids.txt") + " --generate 0 --out " +
+                     dir.file("d.h5"));
+  ASSERT_EQ(r.exit_code, 0) << what << ": " << r.err;
+  r = run_shell(python + " " + std::string(KVSIM_SOURCE_DIR) + "/tests/reference/numpy_forward.py " + model_dir + " " +
+                dir.file("ids.txt"));
+  ASSERT_EQ(r.exit_code, 0) << what << ": " << r.err;
+  const auto want = nlohmann::json::parse(r.out);
+  DumpReader dump(dir.file("d.h5"));
+  ASSERT_EQ(want["layers"].size(), std::size_t(dump.attrs().n_layers)) << what;
+  for (int l = 0; l < dump.attrs().n_layers; ++l) {
+    const LayerTensors x = dump.read_layer(l);
+    EXPECT_LT(max_relative_error(x.q, want["layers"][l]["q"]), 2e-6) << what << " layer " << l << " q";
+    EXPECT_LT(max_relative_error(x.k, want["layers"][l]["k"]), 2e-6) << what << " layer " << l << " k";
+    EXPECT_LT(max_relative_error(x.v, want["layers"][l]["v"]), 2e-6) << what << " layer " << l << " v";
   }
+}
+
+std::string make_checkpoint(const std::string& python, const ScratchDir& dir, const std::string& args) {
+  const auto r = run_shell(python + " " + std::string(KVSIM_SOURCE_DIR) + "/tests/reference/random_hf_checkpoint.py " +
+                           dir.file("m") + " " + args);
+  EXPECT_EQ(r.exit_code, 0) << args << ": " << r.err;
+  return dir.file("m");
 }
 
 TEST(ModelArchitectures, EachMatchesAnIndependentFloat64NumpyForward) {
   const std::string python = KVSIM_H5PY_PYTHON;
   if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed (scripts/install-deps.sh installs it)";
-  const std::string ref = std::string(KVSIM_SOURCE_DIR) + "/tests/reference/";
   for (const std::string arch : {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"}) {
     ScratchDir dir;
-    auto r = run_shell(python + " " + ref + "random_hf_checkpoint.py " + dir.file("m") + " " + arch + " 7");
-    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r.err;
-    std::ofstream(dir.file("ids.txt")) << "1 5 9 13 40 77 3 21 8 64 2 55 90 4\n";
-    r = run_kvsim("capture --model " + dir.file("m") + " --tokens-file " + dir.file("ids.txt") +
-                  " --generate 0 --out " + dir.file("d.h5"));
-    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r.err;
-    r = run_shell(python + " " + ref + "numpy_forward.py " + dir.file("m") + " " + dir.file("ids.txt"));
-    ASSERT_EQ(r.exit_code, 0) << arch << ": " << r.err;
-    const auto want = nlohmann::json::parse(r.out);
-    DumpReader dump(dir.file("d.h5"));
-    ASSERT_EQ(want["layers"].size(), std::size_t(dump.attrs().n_layers)) << arch;
-    for (int l = 0; l < dump.attrs().n_layers; ++l) {
-      const LayerTensors x = dump.read_layer(l);
-      EXPECT_LT(max_relative_error(x.q, want["layers"][l]["q"]), 2e-6) << arch << " layer " << l << " q";
-      EXPECT_LT(max_relative_error(x.k, want["layers"][l]["k"]), 2e-6) << arch << " layer " << l << " k";
-      EXPECT_LT(max_relative_error(x.v, want["layers"][l]["v"]), 2e-6) << arch << " layer " << l << " v";
-    }
+    expect_capture_matches_numpy(python, dir, make_checkpoint(python, dir, arch + " 7"), arch);
+  }
+}
+
+// F16 and BF16 checkpoints: the weights are widened exactly, so the capture
+// agrees with the NumPy forward on the same (rounded) weights as closely as F32.
+TEST(ModelArchitectures, Float16AndBfloat16CheckpointsMatchTheNumpyForward) {
+  const std::string python = KVSIM_H5PY_PYTHON;
+  if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed";
+  for (const std::string dtype : {"F16", "BF16"}) {
+    ScratchDir dir;
+    expect_capture_matches_numpy(python, dir, make_checkpoint(python, dir, "Qwen3ForCausalLM 5 0 0 " + dtype), dtype);
   }
 }
 
