@@ -84,6 +84,19 @@ TEST(ModelArchitectures, Float16AndBfloat16CheckpointsMatchTheNumpyForward) {
   }
 }
 
+// Llama-3.x RoPE scaling (and the older linear one) against the reference's
+// own implementation of the frequencies: with an original context of 64, the
+// 8 frequency pairs of d = 16 fall in all three Llama-3 bands.
+TEST(ModelArchitectures, RopeScalingMatchesTheNumpyForward) {
+  const std::string python = KVSIM_H5PY_PYTHON;
+  if (python.empty()) GTEST_SKIP() << "python3 with numpy not installed";
+  for (const std::string scaling : {"linear", "llama3"}) {
+    ScratchDir dir;
+    expect_capture_matches_numpy(python, dir, make_checkpoint(python, dir, "LlamaForCausalLM 9 0 0 F32 " + scaling),
+                                 scaling);
+  }
+}
+
 // A Qwen3 checkpoint without its q_norm weights is refused, naming the tensor.
 TEST(ModelArchitectures, Qwen3WithoutQNormNamesTheMissingTensor) {
   const std::string python = KVSIM_H5PY_PYTHON;

@@ -40,9 +40,35 @@ def rms_norm(x, weight, eps):
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * weight
 
 
-def rope(x, positions, theta):  # x [..., T, d], HF rotate_half pairing
-    d = x.shape[-1]
+def inverse_frequencies(d, theta, scaling):
+    """RoPE frequencies, with the linear or Llama-3 scaling of the config
+    (Meta's Llama 3.1 definition: low frequencies divided by `factor`, high
+    ones kept, a linear blend of the two in between)."""
     inv = theta ** (-np.arange(0, d, 2, dtype=np.float64) / d)
+    if not scaling:
+        return inv
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind == "linear":
+        return inv / scaling["factor"]
+    assert kind == "llama3", kind
+    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    old = scaling["original_max_position_embeddings"]
+    out = []
+    for f in inv:
+        wavelen = 2 * np.pi / f
+        if wavelen < old / high:
+            out.append(f)
+        elif wavelen > old / low:
+            out.append(f / factor)
+        else:
+            smooth = (old / wavelen - low) / (high - low)
+            out.append((1 - smooth) * f / factor + smooth * f)
+    return np.array(out)
+
+
+def rope(x, positions, theta, scaling=None):  # x [..., T, d], HF rotate_half pairing
+    d = x.shape[-1]
+    inv = inverse_frequencies(d, theta, scaling)
     angles = np.outer(positions, inv)
     cos = np.concatenate([np.cos(angles)] * 2, axis=-1)
     sin = np.concatenate([np.sin(angles)] * 2, axis=-1)
@@ -74,7 +100,7 @@ def main():
         if qwen3:
             q = rms_norm(q, t[p + "self_attn.q_norm.weight"], eps)
             k = rms_norm(k, t[p + "self_attn.k_norm.weight"], eps)
-        q, k = rope(q, pos, theta), rope(k, pos, theta)
+        q, k = rope(q, pos, theta, c.get("rope_scaling")), rope(k, pos, theta, c.get("rope_scaling"))
         out["layers"].append({"q": q.tolist(), "k": k.tolist(), "v": v.tolist()})
         r = H // G
         att = np.zeros((H, T, d))

@@ -2,11 +2,14 @@
 """Writes a tiny random-weight HF checkpoint (config.json + model.safetensors)
 of a Llama-family architecture, for tests/test_model_architectures.cpp.
 
-usage: random_hf_checkpoint.py OUT_DIR ARCHITECTURE SEED [LAYERS HIDDEN [DTYPE]]
+usage: random_hf_checkpoint.py OUT_DIR ARCHITECTURE SEED [LAYERS HIDDEN [DTYPE [ROPE_SCALING]]]
 ARCHITECTURE: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM
 LAYERS, HIDDEN (default 2, 32): a larger model for memory benchmarks (heads of 32)
 DTYPE (default F32): F32, F16 or BF16 storage of every tensor (BF16: float32
 rounded to nearest even in its upper 16 bits)
+ROPE_SCALING (default none): linear (factor 4) or llama3 (factor 8, low 1,
+high 4, original context 64: some frequencies kept, some divided, some
+interpolated, as in Llama-3.x's config with a short original context)
 """
 import json
 import os
@@ -52,12 +55,18 @@ def main():
         H, d = D // 32, 32
         G, F, V = max(1, H // 2), D * 3, 1000
     dtype = sys.argv[6] if len(sys.argv) > 6 else "F32"
+    scaling = sys.argv[7] if len(sys.argv) > 7 else "none"
     config = {
         "architectures": [arch], "hidden_size": D, "num_attention_heads": H, "num_key_value_heads": G,
         "head_dim": d, "intermediate_size": F, "vocab_size": V, "num_hidden_layers": L,
         "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": arch == "Qwen3ForCausalLM",
         "max_position_embeddings": 256, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32",
     }
+    if scaling == "linear":
+        config["rope_scaling"] = {"rope_type": "linear", "factor": 4.0}
+    elif scaling == "llama3":
+        config["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                  "high_freq_factor": 4.0, "original_max_position_embeddings": 64}
     t = {}
     w = lambda *shape, s=0.2: (rng.standard_normal(shape) * s).astype(np.float32)
     t["model.embed_tokens.weight"] = w(V, D, s=1.0)
