@@ -29,16 +29,14 @@ class AdaKvPolicy : public AllocatorPolicy {
 }  // namespace
 
 PolicyInfo adakv_policy_info() {
-  PolicyInfo info{"adakv",
-                  "allocator: head-adaptive budgets within a layer (top G*N of the layer's scores), each KV head "
-                  "keeping at least floor(alpha_safeguard*N); wraps any scorer: adakv(snapkv)",
-                  {{"alpha_safeguard", "0.2", "fraction of N each KV head keeps of its own best, in [0, 1]"}},
-                  nullptr};
-  info.wrap = [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
-    return std::make_unique<AdaKvPolicy>(std::move(inner), p.get_double("alpha_safeguard", 0.0, 1.0));
-  };
-  info.default_inner = "snapkv";
-  return info;
+  return wrapper_info("adakv",
+                      "allocator: head-adaptive budgets within a layer (top G*N of the layer's scores), each KV head "
+                      "keeping at least floor(alpha_safeguard*N); wraps any scorer: adakv(snapkv)",
+                      {{"alpha_safeguard", "0.2", "fraction of N each KV head keeps of its own best, in [0, 1]"}},
+                      {"snapkv"},
+                      [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
+                        return std::make_unique<AdaKvPolicy>(std::move(inner), p.get_double("alpha_safeguard", 0.0, 1.0));
+                      });
 }
 
 }  // namespace kvsim

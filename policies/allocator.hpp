@@ -59,4 +59,20 @@ class AllocatorPolicy : public Policy {
   std::unique_ptr<Policy> inner_;
 };
 
+// The registry entry of a wrapper: `wrap` builds it around its inner policy;
+// a bare name wraps `default_inner` ("" = an inner policy is required).
+struct WrapperEntry {
+  std::string default_inner;
+  bool in_all = true;
+};
+inline PolicyInfo wrapper_info(std::string name, std::string description, std::vector<ParamDef> params,
+                               WrapperEntry entry,
+                               std::function<std::unique_ptr<Policy>(const PolicyParams&, std::unique_ptr<Policy>)> wrap) {
+  PolicyInfo info{std::move(name), std::move(description), std::move(params), nullptr};
+  info.wrap = std::move(wrap);
+  info.default_inner = std::move(entry.default_inner);
+  info.in_all = entry.in_all;
+  return info;
+}
+
 }  // namespace kvsim

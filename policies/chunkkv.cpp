@@ -73,17 +73,15 @@ class ChunkKvPolicy : public AllocatorPolicy {
 }  // namespace
 
 PolicyInfo chunkkv_policy_info() {
-  PolicyInfo info{"chunkkv",
-                  "chunk-level selection: whole chunks of chunk_length by the mean of the inner scores, the same "
-                  "chunks for every KV head; wraps any per-head scorer: chunkkv(snapkv)",
-                  {{"chunk_length", "20", "tokens per chunk"}},
-                  nullptr};
-  info.wrap = [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
-    return std::make_unique<ChunkKvPolicy>(std::move(inner), p.get_int("chunk_length", 1, 1 << 30));
-  };
-  info.default_inner = "snapkv";
-  info.in_all = false;  // whole chunks: its memory is not N (at small budgets max(1, .) keeps more)
-  return info;
+  // not in --policies all: whole chunks, its memory is not N (at small budgets max(1, .) keeps more)
+  return wrapper_info("chunkkv",
+                      "chunk-level selection: whole chunks of chunk_length by the mean of the inner scores, the same "
+                      "chunks for every KV head; wraps any per-head scorer: chunkkv(snapkv)",
+                      {{"chunk_length", "20", "tokens per chunk"}},
+                      {"snapkv", false},
+                      [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
+                        return std::make_unique<ChunkKvPolicy>(std::move(inner), p.get_int("chunk_length", 1, 1 << 30));
+                      });
 }
 
 }  // namespace kvsim

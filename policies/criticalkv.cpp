@@ -86,18 +86,16 @@ class CriticalKvPolicy : public AllocatorPolicy {
 }  // namespace
 
 PolicyInfo criticalkv_policy_info() {
-  PolicyInfo info{"criticalkv",
-                  "two-stage, output-aware: the inner scorer's best first_stage_ratio*N kept, the rest by "
-                  "(score + epsilon) * mean_h ||W_o^h v_j||_1; wraps any scorer: criticalkv(snapkv); needs o_proj",
-                  {{"epsilon", "0.0001", "added to the inner score before the output-norm rescaling"},
-                   {"first_stage_ratio", "0.5", "fraction of N chosen by the inner scorer alone, in [0, 1]"}},
-                  nullptr};
-  info.wrap = [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
-    return std::make_unique<CriticalKvPolicy>(std::move(inner), p.get_double("epsilon", 0.0, 1e30),
-                                              p.get_double("first_stage_ratio", 0.0, 1.0));
-  };
-  info.default_inner = "snapkv";
-  return info;
+  return wrapper_info("criticalkv",
+                      "two-stage, output-aware: the inner scorer's best first_stage_ratio*N kept, the rest by "
+                      "(score + epsilon) * mean_h ||W_o^h v_j||_1; wraps any scorer: criticalkv(snapkv); needs o_proj",
+                      {{"epsilon", "0.0001", "added to the inner score before the output-norm rescaling"},
+                       {"first_stage_ratio", "0.5", "fraction of N chosen by the inner scorer alone, in [0, 1]"}},
+                      {"snapkv"},
+                      [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
+                        return std::make_unique<CriticalKvPolicy>(std::move(inner), p.get_double("epsilon", 0.0, 1e30),
+                                                                  p.get_double("first_stage_ratio", 0.0, 1.0));
+                      });
 }
 
 }  // namespace kvsim

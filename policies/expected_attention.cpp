@@ -33,7 +33,6 @@ namespace {
 struct RopeModel {
   std::vector<int> a, b;
   std::vector<double> omega;
-  bool from_q_pre_rope = false;
 };
 
 RopeModel pairs_of(int d, bool interleaved) {
@@ -72,7 +71,6 @@ RopeModel rope_model(const LayerTensors& x, const LayerGeom& geom) {
   if (std::min(e_half, e_inter) > 1e-3)
     throw InputError("expected_attention: the dump's q is not a RoPE rotation of its q_pre_rope at position 1 "
                      "in either pairing (relative error " + std::to_string(std::min(e_half, e_inter)) + ")");
-  m.from_q_pre_rope = true;
   for (std::size_t i = 0; i < m.a.size(); ++i) {
     // angle from pre to post at position 1, summed over the heads (norm-weighted)
     double cross = 0, dot = 0;
@@ -128,7 +126,6 @@ class ExpectedAttentionPolicy : public Policy {
       cbar[i] /= n_future_;
       sbar[i] /= n_future_;
     }
-    out.assign(ctx.cand.size(), {});
     std::vector<std::vector<double>> raw(ctx.cand.size());
     parallel_for(static_cast<int>(ctx.cand.size()), [&](int g) {
       const auto& cand = ctx.cand[g];

@@ -113,18 +113,17 @@ class PerLayerPolicy : public AllocatorPolicy {
 }  // namespace
 
 PolicyInfo per_layer_policy_info() {
-  PolicyInfo info{"per_layer",
-                  "allocator: per-layer budgets from a list or file, scaled so the mean over layers is N; wraps "
-                  "any scorer: per_layer(snapkv):ratios=0.6/0.4",
-                  {{"ratios", "", "kept fraction per layer, '/'-separated (shares: scaled to the budget)"},
-                   {"compression_ratios", "", "kvpress's per-layer removed fractions, '/'-separated"},
-                   {"file", "", "file with one kept fraction per layer per line"}},
-                  nullptr};
-  info.wrap = [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
-    return std::make_unique<PerLayerPolicy>(std::move(inner), read_shares(p));
-  };
-  info.in_all = false;  // no schedule of its own to default to
-  return info;
+  // not in --policies all: no schedule of its own to default to
+  return wrapper_info("per_layer",
+                      "allocator: per-layer budgets from a list or file, scaled so the mean over layers is N; wraps "
+                      "any scorer: per_layer(snapkv):ratios=0.6/0.4",
+                      {{"ratios", "", "kept fraction per layer, '/'-separated (shares: scaled to the budget)"},
+                       {"compression_ratios", "", "kvpress's per-layer removed fractions, '/'-separated"},
+                       {"file", "", "file with one kept fraction per layer per line"}},
+                      {"", false},
+                      [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
+                        return std::make_unique<PerLayerPolicy>(std::move(inner), read_shares(p));
+                      });
 }
 
 }  // namespace kvsim

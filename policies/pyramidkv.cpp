@@ -68,18 +68,16 @@ class PyramidKvPolicy : public AllocatorPolicy {
 }  // namespace
 
 PolicyInfo pyramidkv_policy_info() {
-  PolicyInfo info{"pyramidkv",
-                  "allocator: pyramid layer schedule (lower layers keep more; mean over layers = N); wraps any "
-                  "scorer: pyramidkv(snapkv)",
-                  {{"window", "64", "window_size of kvpress's schedule (the smallest layer budget must reach it)"},
-                   {"beta", "20", "steepness: the top layer keeps about N/beta"}},
-                  nullptr};
-  info.wrap = [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
-    return std::make_unique<PyramidKvPolicy>(std::move(inner), p.get_int("window", 0, 1 << 30),
-                                             p.get_int("beta", 1, 1 << 30));
-  };
-  info.default_inner = "snapkv";
-  return info;
+  return wrapper_info("pyramidkv",
+                      "allocator: pyramid layer schedule (lower layers keep more; mean over layers = N); wraps any "
+                      "scorer: pyramidkv(snapkv)",
+                      {{"window", "64", "window_size of kvpress's schedule (the smallest layer budget must reach it)"},
+                       {"beta", "20", "steepness: the top layer keeps about N/beta"}},
+                      {"snapkv"},
+                      [](const PolicyParams& p, std::unique_ptr<Policy> inner) -> std::unique_ptr<Policy> {
+                        return std::make_unique<PyramidKvPolicy>(std::move(inner), p.get_int("window", 0, 1 << 30),
+                                                                 p.get_int("beta", 1, 1 << 30));
+                      });
 }
 
 }  // namespace kvsim

@@ -3,8 +3,8 @@
 # bundled real corpus (data/corpus/: 16 dumps, 8 prompts x 2 models): replay
 # sweep of every policy with aggregates and 95% intervals over dumps, the
 # KeyDiff correlation per dump and over the corpus, corpus figures; then the
-# per-dump figures (heatmap, PCA, diversity) and the three notebooks on the
-# bundled dump data/tinystories656k-kite.h5. Everything lands in out/main/
+# per-dump figures (heatmap, PCA, diversity) and every notebook on the
+# bundled dump data/tinystories656k-kite.h5 and on the corpus. Everything lands in out/main/
 # (figures in out/main/figures/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

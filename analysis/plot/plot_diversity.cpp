@@ -57,7 +57,9 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
   // be counted twice: refused.
   std::vector<std::string> dumps;
   std::set<std::string> seen_dumps;
-  std::set<std::tuple<std::string, std::string, int, int>> seen_bins, seen_rho;
+  // (dump, score, bin) and (dump, score, metric, layer) already read
+  std::set<std::tuple<std::string, std::string, int>> seen_bins;
+  std::set<std::tuple<std::string, std::string, std::string, int>> seen_rho;
   std::map<std::string, std::map<int, PerDump>> bin_y;  // score -> bin -> per dump
   double y_lo = std::numeric_limits<double>::infinity(), y_hi = 0;
   for (std::size_t r = 0; r < bins.rows(); ++r) {
@@ -65,7 +67,7 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
     if (seen_dumps.insert(dump).second) dumps.push_back(dump);
     if (bins.number(r, b_head) != -1 || bins.number(r, b_layer) != o.layer) continue;
     const int bin = int(bins.number(r, b_bin));
-    if (!seen_bins.insert({dump, bins.text(r, b_score), bin, 0}).second)
+    if (!seen_bins.insert({dump, bins.text(r, b_score), bin}).second)
       throw InputError(o.bins + ": bin " + std::to_string(bin) + " of score '" + bins.text(r, b_score) +
                        "' appears twice for dump '" + dump + "'");
     const double y = bins.number(r, b_y);
@@ -93,7 +95,7 @@ PlotFiles plot_diversity(const DiversityPlotOptions& o) {
     if (!seen_dumps.count(stats.text(r, s_dump)))
       throw InputError(o.stats + ": dump '" + stats.text(r, s_dump) + "' is not in " + o.bins +
                        " (the two files come from different analyses)");
-    if (!seen_rho.insert({stats.text(r, s_dump), score + "/" + metric, layer, 0}).second)
+    if (!seen_rho.insert({stats.text(r, s_dump), score, metric, layer}).second)
       throw InputError(o.stats + ": '" + metric + "' of score '" + score + "', layer " + std::to_string(layer) +
                        " appears twice for dump '" + stats.text(r, s_dump) + "'");
     if (!std::isfinite(v)) continue;  // no head with a defined rho (as correlation_corpus.csv skips it)

@@ -79,7 +79,6 @@ int cmd_evaluate(const Args& args) {
     spec.budgets = parse_budget_list(budgets);
   }
   spec.options = opt;
-  spec.keep_sets = true;
   create_output_directory(out, "--out");
   const auto t0 = std::chrono::steady_clock::now();
 

@@ -20,10 +20,6 @@ namespace kvsim {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-template <class Fn>
-void for_each_serially(int n, const Fn& fn) {
-  for (int k = 0; k < n; ++k) fn(k);
-}
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
 
@@ -210,17 +206,15 @@ class SweepRun {
       spec_.progress(model_kept_.empty() ? li + 1 : nL_ + li + 1, model_kept_.empty() ? nL_ : 2L * nL_);
   }
 
-  // Every unfinished item's kept set, in parallel. A unit that throws (a
-  // failing policy) does not take the others down: they finish and are
-  // stored before the error is reported.
-  // Items run one after another: each policy parallelises its own work over
-  // the KV heads (an attention-based selection such as h2o's is most of a
-  // sweep; run beside cheap items it would get one thread while the others
-  // idle).
+  // Every unfinished item's kept set, one item after another: each policy
+  // parallelises its own work over the KV heads (an attention-based selection
+  // such as h2o's is most of a sweep; run beside cheap items it would get one
+  // thread while the others idle). A unit that throws (a failing policy) does
+  // not take the others down: they finish and are stored before the error is
+  // reported.
   void select_kept_sets(const FilteredLayer& L, int li, const LayerShared& shared, LayerWork& w) {
-    for_each_serially(static_cast<int>(w.todo.size()), [&](int k) {
-      const int i = w.todo[k];
-      if (stop()) return;
+    for (const int i : w.todo) {
+      if (stop()) continue;
       const auto ts = Clock::now();
       const SweepItem& item = plan_.items[i];
       GemmTally gemm;
@@ -241,7 +235,7 @@ class SweepRun {
       res_.select_seconds[i] += since(ts);
       res_.select_gemm_flops[i] += double(gemm.flops.load());
       res_.select_gemm_thread_seconds[i] += double(gemm.nanoseconds.load()) * 1e-9;
-    });
+    }
   }
 
   // The budgets' top-N sets and oracle recall (shared by every policy at that

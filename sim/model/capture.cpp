@@ -71,13 +71,13 @@ class Recorder : public ForwardObserver {
 };
 
 // Token-major [T, heads*d] -> head-major [heads, T, d].
-Tensor3 heads_first(const std::vector<float>& rows, int n_tokens, int heads, int d) {
+Tensor3 heads_first(const float* rows, int n_tokens, int heads, int d) {
   Tensor3 out = Tensor3::from_shape({static_cast<std::size_t>(heads), static_cast<std::size_t>(n_tokens),
                                      static_cast<std::size_t>(d)});
   float* dst = out.data();
   for (int h = 0; h < heads; ++h)
     for (int t = 0; t < n_tokens; ++t)
-      std::copy_n(rows.data() + (static_cast<std::size_t>(t) * heads + h) * d, d,
+      std::copy_n(rows + (static_cast<std::size_t>(t) * heads + h) * d, d,
                   dst + (static_cast<std::size_t>(h) * n_tokens + t) * d);
   return out;
 }
@@ -119,13 +119,13 @@ class StreamingWriter : public ForwardObserver {
   void on_layer(int layer, const LayerActivations& a) override {
     const ModelConfig& c = model_.config;
     reject_nonfinite_layer(c, layer, a);
-    const std::size_t n = a.n_tokens, QD = c.q_dim(), KD = c.kv_dim();
+    const std::size_t n = a.n_tokens;
     LayerTensors t;
-    t.q = heads_first(std::vector<float>(a.q, a.q + n * QD), a.n_tokens, c.n_heads, c.head_dim);
-    t.k = heads_first(std::vector<float>(a.k, a.k + n * KD), a.n_tokens, c.n_kv_heads, c.head_dim);
-    t.v = heads_first(std::vector<float>(a.v, a.v + n * KD), a.n_tokens, c.n_kv_heads, c.head_dim);
+    t.q = heads_first(a.q, a.n_tokens, c.n_heads, c.head_dim);
+    t.k = heads_first(a.k, a.n_tokens, c.n_kv_heads, c.head_dim);
+    t.v = heads_first(a.v, a.n_tokens, c.n_kv_heads, c.head_dim);
     if (meta_.q_pre_rope)
-      t.q_pre_rope = heads_first(std::vector<float>(a.q_pre_rope, a.q_pre_rope + n * QD), a.n_tokens, c.n_heads,
+      t.q_pre_rope = heads_first(a.q_pre_rope, a.n_tokens, c.n_heads,
                                  c.head_dim);
     const std::vector<float> norms = row_norms(a.residual_in, n, c.hidden_size);
     Vector hidden = Vector::from_shape({n});
@@ -197,10 +197,10 @@ LayerTensors CaptureResult::layer_tensors(const LoadedModel& model, int layer) c
   const LayerRecord& rec = layers.at(layer);
   const int T = static_cast<int>(tokens.size());
   LayerTensors out;
-  out.q = heads_first(rec.q, T, c.n_heads, c.head_dim);
-  out.k = heads_first(rec.k, T, c.n_kv_heads, c.head_dim);
-  out.v = heads_first(rec.v, T, c.n_kv_heads, c.head_dim);
-  out.q_pre_rope = heads_first(rec.q_pre_rope, T, c.n_heads, c.head_dim);
+  out.q = heads_first(rec.q.data(), T, c.n_heads, c.head_dim);
+  out.k = heads_first(rec.k.data(), T, c.n_kv_heads, c.head_dim);
+  out.v = heads_first(rec.v.data(), T, c.n_kv_heads, c.head_dim);
+  out.q_pre_rope = heads_first(rec.q_pre_rope.data(), T, c.n_heads, c.head_dim);
   Vector norms = Vector::from_shape({static_cast<std::size_t>(T)});
   std::copy(rec.hidden_norm.begin(), rec.hidden_norm.end(), norms.begin());
   out.hidden_norm = std::move(norms);
