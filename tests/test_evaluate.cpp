@@ -14,6 +14,7 @@
 #include "analysis/plot/plots.hpp"
 #include "analysis/rank_statistics.hpp"
 #include "analysis/tidy_csv.hpp"
+#include "io/errors.hpp"
 #include "io/kvdump.hpp"
 #include "io/model/load_model.hpp"
 #include "sim/model/continuation.hpp"
@@ -148,6 +149,13 @@ TEST(Evaluate, ValidityFigureStatesTheCorrelationOfValidityCsv) {
       EXPECT_NE(files.script.find("12 (policy, budget) items, 8 keeping all left out"), std::string::npos)
           << files.script;
     }
+  // a results.csv of several dumps beside it is refused, not pooled into each point
+  const std::string rows = read_text(dir.file("ev/results.csv"));
+  std::string other = rows.substr(rows.find('\n') + 1);
+  for (std::size_t at = 0; (at = other.find('\n', at)) != std::string::npos; ++at)
+    if (at + 1 < other.size()) other.insert(at + 1, "x");
+  std::ofstream(dir.file("ev/results.csv")) << rows << "x" << other;
+  EXPECT_THROW(plot::plot_validity(o), InputError);
 }
 
 // evaluate --kept: the kept sets a sweep saved on a capture of these tokens

@@ -7,9 +7,11 @@
 #include <iomanip>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "analysis/metric_table.hpp"
+#include "analysis/plot/corpus_curves.hpp"
 #include "analysis/plot/plots.hpp"
 #include "analysis/plot/policy_colors.hpp"
 #include "analysis/rank_statistics.hpp"
@@ -27,6 +29,12 @@ PlotFiles plot_validity(const ValidityPlotOptions& o) {
     if (ev.number(r, ev.column("position")) == -1 && ev.text(r, ev.column("metric")) == "kl")
       kl[ev.text(r, ev.column("policy")) + "@" + ev.text(r, ev.column("budget"))] = ev.number(r, ev.column("value"));
   if (kl.empty()) throw InputError(o.evaluate + ": no 'kl' rows at position -1 (written by kvsim evaluate)");
+  // evaluate writes one run's results.csv beside its evaluate.csv; rows of
+  // several dumps (a sweep's file put there) would be pooled into each point
+  const std::set<std::string> dumps = dumps_in(res);
+  if (dumps.size() > 1)
+    throw InputError(o.results + " holds " + std::to_string(dumps.size()) +
+                     " dumps; plot validity takes the results.csv kvsim evaluate wrote beside evaluate.csv");
   // per-head metrics: rows of head >= 0; layer-level ones: head -1
   bool per_head = false;
   for (std::size_t r = 0; r < res.rows() && !per_head; ++r)
