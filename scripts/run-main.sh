@@ -46,13 +46,24 @@ echo "== figures"
 "$KVSIM" plot pca --in "$OUT/analysis" --layer 1 --head 0 --out "$FIG"
 "$KVSIM" plot diversity --in "$OUT/analysis" --out "$FIG"
 
+# nb_offline_validity runs the checkpoints themselves: the shared models
+# (never in this repository), found beside it or through KVSIM_SHARED_MODELS.
+MODELS=${KVSIM_SHARED_MODELS:-../shared/data/models}
 for nb in build/nb_*; do
   [ -x "$nb" ] || continue
   name=$(basename "$nb"); name=${name#nb_}
+  extra=()
+  if [ "$name" = offline_validity ]; then
+    if [ ! -d "$MODELS/tinystories-656k" ] || [ ! -d "$MODELS/stories260K" ]; then
+      echo "== notebook $name skipped: the shared models are not in $MODELS (set KVSIM_SHARED_MODELS)"
+      continue
+    fi
+    extra=(--models "$MODELS")
+  fi
   echo "== notebook $name"
-  "$nb" --dump "$DUMP" --out "$OUT/notebooks/$name"
+  "$nb" --dump "$DUMP" --out "$OUT/notebooks/$name" "${extra[@]}"
   echo "== notebook $name on the corpus"
-  "$nb" --dump-list "$CORPUS" --out "$OUT/notebooks/${name}_corpus" > /dev/null
+  "$nb" --dump-list "$CORPUS" --out "$OUT/notebooks/${name}_corpus" "${extra[@]}" > /dev/null
 done
 
 echo
