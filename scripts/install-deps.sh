@@ -10,12 +10,19 @@ PACKAGES=(
   gnuplot-nox libgnuplot-iostream-dev fonts-dejavu-core
   python3-h5py python3-numpy
   libopenmpi-dev openmpi-bin
+  libpcre2-dev libutf8proc-dev
   clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The tokenizer reference tests run tokenizers.js (npm) under Node.js:
+# Debian's nodejs and npm, unless a Node.js with npm is already installed
+# (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} Debian packages present" >&2
   exit 0

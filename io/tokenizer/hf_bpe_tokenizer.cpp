@@ -2,12 +2,14 @@
 #include "io/tokenizer/hf_bpe_tokenizer.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <queue>
 
 #include "io/errors.hpp"
+#include "io/tokenizer/byte_level.hpp"
+#include "io/tokenizer/unicode_normalization.hpp"
 #include "io/tokenizer/utf8.hpp"
 
 namespace kvsim {
@@ -66,6 +68,48 @@ bool parse_byte_piece(const std::string& piece, unsigned char& byte) {
   return true;
 }
 
+// The single-sequence template of a post_processor: special-token ids, with
+// -1 where the sequence goes. ByteLevel adds nothing (it only trims offsets).
+void collect_template(const json& node, const std::string& where, std::vector<int>& out) {
+  const std::string type = node.at("type").get<std::string>();
+  if (type == "Sequence") {
+    std::vector<int> inner{-1};
+    for (const json& child : node.at("processors")) {
+      std::vector<int> step;
+      collect_template(child, where, step);
+      std::vector<int> composed;  // step's template with `inner` in place of its sequence
+      for (int id : step) {
+        if (id == -1) composed.insert(composed.end(), inner.begin(), inner.end());
+        else composed.push_back(id);
+      }
+      inner = std::move(composed);
+    }
+    out.insert(out.end(), inner.begin(), inner.end());
+  } else if (type == "ByteLevel") {
+    out.push_back(-1);
+  } else if (type == "TemplateProcessing") {
+    const json& specials = node.value("special_tokens", json::object());
+    for (const json& item : node.at("single")) {
+      if (item.contains("Sequence")) {
+        if (item["Sequence"].at("id").get<std::string>() != "A")
+          throw InputError(where + ": post_processor template names sequence B for a single text");
+        out.push_back(-1);
+        continue;
+      }
+      const std::string name = item.at("SpecialToken").at("id").get<std::string>();
+      if (!specials.contains(name)) throw InputError(where + ": post_processor names special token '" + name +
+                                                     "' that its special_tokens does not define");
+      for (const json& id : specials[name].at("ids")) out.push_back(id.get<int>());
+    }
+  } else if (type == "BertProcessing" || type == "RobertaProcessing") {
+    out.push_back(node.at("cls").at(1).get<int>());
+    out.push_back(-1);
+    out.push_back(node.at("sep").at(1).get<int>());
+  } else {
+    throw InputError(where + ": post_processor '" + type + "' is not supported by kvsim's tokenizer");
+  }
+}
+
 }  // namespace
 
 HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
@@ -78,21 +122,10 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
     const std::string model_type = model.value("type", std::string("BPE"));
     if (model_type != "BPE")
       throw InputError(path + ": tokenizer model '" + model_type + "' is not supported (BPE only; use --tokens-file)");
-    if (!doc["pre_tokenizer"].is_null()) {
-      const std::string pre = doc["pre_tokenizer"].at("type").get<std::string>();
-      if (pre != "Metaspace") {
-        throw InputError(path + ": pre_tokenizer '" + pre +
-                         "' (byte-level / regex BPE) is not supported by kvsim's tokenizer; "
-                         "pass the token ids with --tokens-file");
-      }
-      metaspace_pre_tokenizer_ = true;
-      const json& ms = doc["pre_tokenizer"];
-      metaspace_replacement_ = ms.value("replacement", kMetaspace);
-      metaspace_prepend_scheme_ =
-          ms.value("prepend_scheme", ms.value("add_prefix_space", true) ? std::string("always") : std::string("never"));
-      metaspace_split_ = ms.value("split", true);
-    }
-
+    pre_tokenizers_ = PreTokenizer::parse(doc["pre_tokenizer"], path);
+    const bool byte_level = std::any_of(pre_tokenizers_.begin(), pre_tokenizers_.end(), [](const PreTokenizer& p) {
+      return p.kind() == PreTokenizer::Kind::byte_level;
+    });
     // Vocabulary: the model's, then added tokens (which may extend it).
     // A real vocabulary numbers its N entries 0..N-1; an id far beyond the
     // number of entries is corruption, and would size the tables from it.
@@ -116,6 +149,10 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
       const int id = added.at("id").get<int>();
       const std::string content = added.at("content").get<std::string>();
       check_id(id, content);
+      for (const char* flag : {"lstrip", "rstrip", "single_word"})
+        if (added.value(flag, false))
+          throw InputError(path + ": added token '" + content + "' sets " + flag +
+                           ", which kvsim's tokenizer does not implement");
       if (static_cast<std::size_t>(id) >= pieces_.size()) {
         pieces_.resize(id + 1);
         special_.resize(id + 1, false);
@@ -149,9 +186,22 @@ HfBpeTokenizer::HfBpeTokenizer(const std::string& path) : path_(path) {
     ignore_merges_ = model.value("ignore_merges", false);
     if (model.contains("unk_token") && model["unk_token"].is_string()) unk_id_ = id_of(model["unk_token"].get<std::string>());
 
-    collect_ops(doc["normalizer"], "normalizers", {"Prepend", "Replace"}, path, normalizers_);
-    collect_ops(doc["decoder"], "decoders", {"Replace", "ByteFallback", "Fuse", "Strip", "Metaspace"}, path,
-                decoders_);
+    collect_ops(doc["normalizer"], "normalizers", {"Prepend", "Replace", "NFC", "NFD", "NFKC", "NFKD"}, path,
+                normalizers_);
+    collect_ops(doc["decoder"], "decoders", {"Replace", "ByteFallback", "Fuse", "Strip", "Metaspace", "ByteLevel"},
+                path, decoders_);
+    if (byte_level && std::none_of(decoders_.begin(), decoders_.end(), [](const TextOp& op) {
+          return op.type == "ByteLevel";
+        }))
+      throw InputError(path + ": a ByteLevel pre_tokenizer without a ByteLevel decoder cannot be decoded");
+    if (!doc["post_processor"].is_null()) {
+      post_template_.emplace();
+      collect_template(doc["post_processor"], path, *post_template_);
+      for (int id : *post_template_)
+        if (id != -1 && (id < 0 || id >= static_cast<int>(pieces_.size())))
+          throw InputError(path + ": post_processor adds token id " + std::to_string(id) +
+                           ", outside the vocabulary");
+    }
     for (auto& added : normalized_added_) added.first = normalize(added.first);
     auto longest_first = [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); };
     std::stable_sort(raw_added_.begin(), raw_added_.end(), longest_first);
@@ -196,23 +246,44 @@ std::vector<int> HfBpeTokenizer::bpe_word(const std::string& word) const {
       if (!(fuse_unk_ && !symbols.empty() && symbols.back() == unk_id_)) symbols.push_back(unk_id_);
     }
   }
-  // Merge the lowest-rank adjacent pair (leftmost on ties) until none applies.
-  while (symbols.size() > 1) {
-    int best_rank = INT_MAX, best_id = -1;
-    std::size_t best_index = 0;
-    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      auto it = merges_.find({symbols[i], symbols[i + 1]});
-      if (it != merges_.end() && it->second.first < best_rank) {
-        best_rank = it->second.first;
-        best_id = it->second.second;
-        best_index = i;
-      }
-    }
-    if (best_id < 0) break;
-    symbols[best_index] = best_id;
-    symbols.erase(symbols.begin() + static_cast<std::ptrdiff_t>(best_index) + 1);
+  // Merge the lowest-rank adjacent pair (leftmost on ties) until none
+  // applies: a heap of candidate pairs over a linked list of symbols, so a
+  // long word costs n log n, not n^2.
+  const int n = static_cast<int>(symbols.size());
+  std::vector<int> next(n), prev(n);
+  for (int i = 0; i < n; ++i) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
   }
-  return symbols;
+  struct Candidate {
+    int rank, left, left_id, right_id;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  auto push_pair = [&](int left) {
+    const int right = left < 0 ? -1 : next[left];
+    if (right < 0) return;
+    auto it = merges_.find({symbols[left], symbols[right]});
+    if (it != merges_.end()) heap.push({it->second.first, left, symbols[left], symbols[right]});
+  };
+  for (int i = 0; i + 1 < n; ++i) push_pair(i);
+  std::vector<bool> alive(n, true);
+  while (!heap.empty()) {
+    const Candidate top = heap.top();
+    heap.pop();
+    const int right = next[top.left];
+    // Stale: one side has merged since this pair was pushed.
+    if (!alive[top.left] || right < 0 || symbols[top.left] != top.left_id || symbols[right] != top.right_id) continue;
+    symbols[top.left] = merges_.at({top.left_id, top.right_id}).second;
+    alive[right] = false;
+    next[top.left] = next[right];
+    if (next[right] >= 0) prev[next[right]] = top.left;
+    push_pair(prev[top.left]);
+    push_pair(top.left);
+  }
+  std::vector<int> merged;
+  for (int i = 0; i >= 0 && i < n; i = next[i]) merged.push_back(symbols[i]);
+  return merged;
 }
 
 std::string HfBpeTokenizer::normalize(const std::string& text) const {
@@ -220,37 +291,21 @@ std::string HfBpeTokenizer::normalize(const std::string& text) const {
   for (const TextOp& op : normalizers_) {
     if (op.type == "Prepend") out = out.empty() ? out : op.to + out;
     else if (op.type == "Replace") out = utf8::replace_all(out, op.from, op.to);
+    else if (op.type == "NFC") out = unicode_normalize(out, UnicodeForm::nfc, path_);
+    else if (op.type == "NFD") out = unicode_normalize(out, UnicodeForm::nfd, path_);
+    else if (op.type == "NFKC") out = unicode_normalize(out, UnicodeForm::nfkc, path_);
+    else if (op.type == "NFKD") out = unicode_normalize(out, UnicodeForm::nfkd, path_);
   }
   return out;
 }
 
-std::vector<int> HfBpeTokenizer::encode_normalized(const std::string& normalized, bool first_segment) const {
-  std::string text = normalized;
-  std::vector<std::string> words;
-  if (metaspace_pre_tokenizer_) {
-    text = utf8::replace_all(text, " ", metaspace_replacement_);
-    const bool prepend = metaspace_prepend_scheme_ == "always" ||
-                         (metaspace_prepend_scheme_ == "first" && first_segment);
-    if (prepend && text.compare(0, metaspace_replacement_.size(), metaspace_replacement_) != 0)
-      text = metaspace_replacement_ + text;
-    if (metaspace_split_) {  // each word starts at a replacement character
-      std::size_t start = 0;
-      for (std::size_t pos = text.find(metaspace_replacement_, 1); pos != std::string::npos;
-           pos = text.find(metaspace_replacement_, pos + 1)) {
-        words.push_back(text.substr(start, pos - start));
-        start = pos;
-      }
-      words.push_back(text.substr(start));
-    } else {
-      words.push_back(text);
-    }
-  } else {
-    words.push_back(text);
-  }
+std::vector<int> HfBpeTokenizer::encode_normalized(const std::string& normalized, bool starts_text) const {
+  std::vector<PreTokenizedPiece> words{{normalized, starts_text}};
+  for (const PreTokenizer& step : pre_tokenizers_) step.apply(words);
   std::vector<int> ids;
-  for (const std::string& word : words) {
-    if (word.empty()) continue;
-    auto part = bpe_word(word);
+  for (const PreTokenizedPiece& word : words) {
+    if (word.text.empty()) continue;
+    auto part = bpe_word(word.text);
     ids.insert(ids.end(), part.begin(), part.end());
   }
   return ids;
@@ -289,15 +344,15 @@ void split_on_added(const std::string& text, const std::vector<std::pair<std::st
 
 std::vector<int> HfBpeTokenizer::encode(const std::string& text) const {
   std::vector<int> ids;
-  bool first_segment = true;
+  bool starts_text = true;
   auto push_token = [&](int id) {
     ids.push_back(id);
-    first_segment = false;
+    starts_text = false;
   };
   auto encode_plain = [&](const std::string& normalized_piece) {
-    auto part = encode_normalized(normalized_piece, first_segment);
+    auto part = encode_normalized(normalized_piece, starts_text);
     ids.insert(ids.end(), part.begin(), part.end());
-    first_segment = false;
+    starts_text = false;
   };
   split_on_added(text, raw_added_,
                  [&](const std::string& raw_piece) {
@@ -339,6 +394,13 @@ std::vector<std::string> HfBpeTokenizer::decode_pieces(std::vector<std::string> 
       }
       flush_bytes();
       pieces = std::move(out);
+    } else if (op.type == "ByteLevel") {
+      // Bytes may span pieces (a character split over tokens): join first.
+      std::string all;
+      for (const auto& piece : pieces) all += byte_level::decode_token(piece);
+      // token_text (strip = false) shows a token that ends inside a
+      // character by its piece, so it needs to see the broken bytes.
+      pieces = {strip ? utf8::make_valid(all) : all};
     } else if (op.type == "Fuse") {
       std::string all;
       for (const auto& piece : pieces) all += piece;
@@ -357,14 +419,30 @@ std::vector<std::string> HfBpeTokenizer::decode_pieces(std::vector<std::string> 
   return pieces;
 }
 
-std::string HfBpeTokenizer::decode(const std::vector<int>& ids) const {
+std::string HfBpeTokenizer::decode_ids(const std::vector<int>& ids, bool skip_special) const {
   std::vector<std::string> pieces;
   for (int id : ids) {
     if (id < 0 || id >= vocab_size()) throw InputError("token id " + std::to_string(id) + " is outside the vocabulary");
-    if (!special_[id]) pieces.push_back(pieces_[id]);
+    if (!(skip_special && special_[id])) pieces.push_back(pieces_[id]);
   }
   std::string out;
   for (const auto& piece : decode_pieces(std::move(pieces), true)) out += piece;
+  return out;
+}
+
+std::string HfBpeTokenizer::decode(const std::vector<int>& ids) const { return decode_ids(ids, true); }
+
+std::string HfBpeTokenizer::decode_with_special_tokens(const std::vector<int>& ids) const {
+  return decode_ids(ids, false);
+}
+
+std::optional<std::vector<int>> HfBpeTokenizer::with_special_tokens(const std::vector<int>& ids) const {
+  if (!post_template_) return std::nullopt;
+  std::vector<int> out;
+  for (int id : *post_template_) {
+    if (id == -1) out.insert(out.end(), ids.begin(), ids.end());
+    else out.push_back(id);
+  }
   return out;
 }
 

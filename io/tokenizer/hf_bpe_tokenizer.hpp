@@ -1,19 +1,22 @@
 #pragma once
-// Hugging Face tokenizer.json with a BPE model of the SentencePiece kind
-// (Llama-2, TinyLlama, tinystories-656k). Like the Rust `tokenizers`: added
-// tokens with normalized=false are split off the raw text, the rest is
-// normalised (Prepend/Replace) and split on the normalised form of the other
-// added tokens, no pre-tokenizer or Metaspace, merges applied
-// by rank, unknown characters via byte fallback "<0xNN>" (else <unk>), and
-// the Replace/ByteFallback/Fuse/Strip/Metaspace decoders. Byte-level BPE
-// (GPT-2 / Llama-3 / Qwen2) needs a Unicode regex pre-tokenizer and is refused
-// with a clear message; use --tokens-file for those models.
-#include <map>
+// Hugging Face tokenizer.json with a BPE model, as the Rust `tokenizers`
+// crate runs it: added tokens with normalized=false are split off the raw
+// text, the rest is normalised (Prepend, Replace, NFC/NFD/NFKC/NFKD) and split
+// on the normalised form of the other added tokens, then pre-tokenized
+// (pre_tokenizer.hpp: Split regexes through PCRE2, ByteLevel, Metaspace,
+// Digits), and each word merged by rank (ignore_merges, byte fallback
+// "<0xNN>", else <unk>). This covers the SentencePiece kind (Llama-2,
+// TinyLlama, tinystories-656k) and byte-level BPE (GPT-2, Llama-3, Qwen2/3,
+// Mistral-Nemo). Decoders: Replace, ByteFallback, Fuse, Strip, Metaspace,
+// ByteLevel. Post-processors: TemplateProcessing, Bert/Roberta, ByteLevel,
+// Sequence. Anything else is refused when the file is loaded, by name.
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "io/tokenizer/pre_tokenizer.hpp"
 #include "io/tokenizer/tokenizer.hpp"
 
 namespace kvsim {
@@ -26,6 +29,8 @@ class HfBpeTokenizer : public Tokenizer {
   std::string decode(const std::vector<int>& ids) const override;
   std::string token_text(int id) const override;
   int vocab_size() const override { return static_cast<int>(pieces_.size()); }
+  std::optional<std::vector<int>> with_special_tokens(const std::vector<int>& ids) const override;
+  std::string decode_with_special_tokens(const std::vector<int>& ids) const override;
 
   int id_of(const std::string& piece) const;  // -1 when absent
 
@@ -38,24 +43,31 @@ class HfBpeTokenizer : public Tokenizer {
 
  private:
   std::string normalize(const std::string& text) const;
-  std::vector<int> encode_normalized(const std::string& text, bool first_segment) const;
+  std::vector<int> encode_normalized(const std::string& text, bool starts_text) const;
   std::vector<int> bpe_word(const std::string& word) const;
   std::vector<std::string> decode_pieces(std::vector<std::string> pieces, bool strip) const;
+  std::string decode_ids(const std::vector<int>& ids, bool skip_special) const;
+
+  struct PairHash {
+    std::size_t operator()(const std::pair<int, int>& p) const noexcept {
+      return std::hash<long long>()((static_cast<long long>(p.first) << 32) ^ static_cast<unsigned>(p.second));
+    }
+  };
 
   std::string path_;
   std::vector<std::string> pieces_;
   std::unordered_map<std::string, int> ids_;
-  std::map<std::pair<int, int>, std::pair<int, int>> merges_;  // (left, right) -> (rank, merged id)
+  std::unordered_map<std::pair<int, int>, std::pair<int, int>, PairHash> merges_;  // -> (rank, merged id)
   // Added tokens as matched: raw content (normalized=false) in the input text,
   // normalised content (normalized=true) in the normalised text; longest first.
   std::vector<std::pair<std::string, int>> raw_added_, normalized_added_;
   std::vector<bool> special_;
   std::vector<TextOp> normalizers_;
+  std::vector<PreTokenizer> pre_tokenizers_;
   std::vector<TextOp> decoders_;
-  bool metaspace_pre_tokenizer_ = false;
-  std::string metaspace_replacement_ = "\xe2\x96\x81";
-  std::string metaspace_prepend_scheme_ = "always";
-  bool metaspace_split_ = true;
+  // The single-sequence template: ids around the sequence (-1 marks it);
+  // nullopt when tokenizer.json has no post_processor.
+  std::optional<std::vector<int>> post_template_;
   bool byte_fallback_ = false;
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;

@@ -4,14 +4,35 @@ namespace kvsim::utf8 {
 
 namespace {
 
-// Length of the well-formed sequence starting at text[i], or 0 if malformed.
-std::size_t sequence_length(const std::string& text, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(text[i]);
-  std::size_t len = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xe ? 3 : (lead >> 3) == 0x1e ? 4 : 0;
-  if (len == 0 || i + len > text.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k)
-    if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) return 0;
-  return len;
+// Unicode's well-formed sequences (Table 3-7): no overlong forms, no
+// surrogates, nothing above U+10FFFF. Returns how many bytes from text[i] form
+// a complete sequence, or 0; `prefix` gets the length of the longest valid
+// prefix (the "maximal subpart" one U+FFFD replaces).
+std::size_t sequence_length(const std::string& text, std::size_t i, std::size_t* prefix = nullptr) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const unsigned lead = byte(0);
+  std::size_t len = 0;
+  unsigned low = 0x80, high = 0xbf;  // range of the second byte
+  if (lead < 0x80) len = 1;
+  else if (lead >= 0xc2 && lead <= 0xdf) len = 2;
+  else if (lead >= 0xe0 && lead <= 0xef) {
+    len = 3;
+    if (lead == 0xe0) low = 0xa0;
+    if (lead == 0xed) high = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    len = 4;
+    if (lead == 0xf0) low = 0x90;
+    if (lead == 0xf4) high = 0x8f;
+  }
+  std::size_t valid = len == 0 ? 0 : 1;
+  while (valid < len && i + valid < text.size()) {
+    const unsigned b = byte(valid);
+    const bool ok = valid == 1 ? (b >= low && b <= high) : (b & 0xc0) == 0x80;
+    if (!ok) break;
+    ++valid;
+  }
+  if (prefix) *prefix = valid == 0 ? 1 : valid;
+  return valid == len ? len : 0;
 }
 
 }  // namespace
@@ -27,13 +48,32 @@ std::vector<std::string> split_code_points(const std::string& text) {
   return out;
 }
 
-bool is_valid(const std::string& text) {
+std::size_t first_invalid_byte(const std::string& text) {
   for (std::size_t i = 0; i < text.size();) {
     std::size_t len = sequence_length(text, i);
-    if (len == 0) return false;
+    if (len == 0) return i;
     i += len;
   }
-  return true;
+  return std::string::npos;
+}
+
+bool is_valid(const std::string& text) { return first_invalid_byte(text) == std::string::npos; }
+
+std::string make_valid(const std::string& bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (std::size_t i = 0; i < bytes.size();) {
+    std::size_t prefix = 0;
+    const std::size_t len = sequence_length(bytes, i, &prefix);
+    if (len > 0) {
+      out.append(bytes, i, len);
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";  // U+FFFD
+      i += prefix;
+    }
+  }
+  return out;
 }
 
 std::string replace_all(const std::string& text, const std::string& from, const std::string& to) {

@@ -29,13 +29,13 @@ int cmd_capture(const Args& args) {
   desc.add_options()
       ("model", po::value(&model_path)->required(), "HF checkpoint directory (config.json + *.safetensors) or llama2.c .bin")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer.json or llama2.c tokenizer .bin (default: found beside the model)")
-      ("prompt-file", po::value(&prompt_file), "UTF-8 text: the context (BOS is prepended)")
+      ("prompt-file", po::value(&prompt_file), "UTF-8 text: the context, inside the special tokens the tokenizer adds (Llama: BOS; Qwen: none)")
       ("question-file", po::value(&question_file), "UTF-8 text appended after the context as the first future queries")
       ("tokens-file", po::value(&tokens_file), "whitespace-separated token ids fed as given (bypasses the tokenizer)")
       ("context-len", po::value(&context_len), "with --tokens-file: tokens [0, C) are the context (default: all of them)")
       ("generate", po::value(&generate)->default_value(32), "greedy tokens generated after the prompt (future queries)")
       ("ignore-eos", po::bool_switch(), "keep generating past an end-of-sequence token")
-      ("no-bos", po::bool_switch(), "with --prompt-file: do not prepend the BOS token")
+      ("no-bos", po::bool_switch(), "with --prompt-file: add no special tokens (no BOS)")
       ("dtype", po::value(&dtype)->default_value("f32"), "storage type in the dump: f32 | f16")
       ("no-q-pre-rope", po::bool_switch(&no_q_pre_rope), "do not record the pre-RoPE queries (a smaller dump)")
       ("compact", po::bool_switch(&compact), "HDF5 1.10 format with shuffle + deflate: a smaller dump, slower to read")
@@ -95,9 +95,8 @@ int cmd_capture(const Args& args) {
   if (!vm["ignore-eos"].as<bool>()) request.stop_tokens = c.eos_token_ids;
   if (!prompt_file.empty()) {
     if (!tokenizer) throw InputError(model_path + ": no tokenizer found beside the model; pass --tokenizer or use --tokens-file");
-    if (!vm["no-bos"].as<bool>() && c.bos_token_id >= 0) request.prompt_tokens.push_back(c.bos_token_id);
-    auto context = tokenizer->encode(read_text_file(prompt_file, "--prompt-file"));
-    request.prompt_tokens.insert(request.prompt_tokens.end(), context.begin(), context.end());
+    request.prompt_tokens = encode_prompt(*tokenizer, read_text_file(prompt_file, "--prompt-file"), c.bos_token_id,
+                                          !vm["no-bos"].as<bool>());
     request.context_len = static_cast<int>(request.prompt_tokens.size());
     if (!question_file.empty()) {
       auto question = tokenizer->encode(read_text_file(question_file, "--question-file"));
@@ -131,19 +130,20 @@ int cmd_capture(const Args& args) {
               result.generate_seconds, result.generated.size() / std::max(result.generate_seconds, 1e-9));
   {
     // The prefill's GEMM rate next to this machine's: a square sgemm with the
-    // same BLAS threads, measured now.
+    // same BLAS threads, measured now (best of 5 at 2048^3: one 1024^3 run
+    // takes ~10 ms, short enough for a scheduler hiccup to halve it).
     const double gflops = prefill_flops(c, static_cast<int>(request.prompt_tokens.size())) /
                           std::max(result.prefill_seconds, 1e-9) * 1e-9;
-    constexpr int n = 1024;
+    constexpr int n = 2048;
     std::vector<float> a(std::size_t(n) * n, 0.001f), b(std::size_t(n) * n, 0.002f), out(std::size_t(n) * n);
     double best = 1e30;
-    for (int rep = 0; rep < 3; ++rep) {
+    for (int rep = 0; rep < 5; ++rep) {
       const auto t0 = std::chrono::steady_clock::now();
       sgemm_nn(n, n, n, a.data(), n, b.data(), n, out.data(), n);
       best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     const double sgemm = 2.0 * n * double(n) * n / best * 1e-9;
-    std::printf("prefill: %.1f GFLOP/s, %.0f%% of this run's sgemm 1024^3 (%.1f GFLOP/s)\n", gflops,
+    std::printf("prefill: %.1f GFLOP/s, %.0f%% of this run's sgemm 2048^3 (%.1f GFLOP/s)\n", gflops,
                 100.0 * gflops / sgemm, sgemm);
   }
   if (tokenizer) {

@@ -43,8 +43,8 @@ int cmd_evaluate(const Args& args) {
   desc.add_options()
       ("model,m", po::value(&model_path)->required(), "checkpoint folder or file (as kvsim capture)")
       ("tokens-file", po::value(&tokens_file), "token ids, whitespace-separated")
-      ("prompt-file", po::value(&prompt_file), "UTF-8 text, tokenized with the model's tokenizer (BOS first)")
-      ("no-bos", po::bool_switch(&no_bos), "with --prompt-file: no BOS token")
+      ("prompt-file", po::value(&prompt_file), "UTF-8 text, tokenized with the model's tokenizer (with its special tokens, e.g. BOS)")
+      ("no-bos", po::bool_switch(&no_bos), "with --prompt-file: add no special tokens (no BOS)")
       ("context-len,c", po::value(&context_len), "tokens [0, C) are the context that is compressed")
       ("policies,p", po::value(&policies)->default_value(policies), "'all' or a list (see kvsim policies)")
       ("budgets,b", po::value(&budgets), "comma-separated budgets (tokens or ratios)")
@@ -101,9 +101,9 @@ int cmd_evaluate(const Args& args) {
     tokens = read_token_ids_file(tokens_file, model.config.vocab_size);
   } else {
     const auto tokenizer = load_tokenizer(model, model_path, "");
-    if (!no_bos && model.config.bos_token_id >= 0) tokens.push_back(model.config.bos_token_id);
-    const auto text = tokenizer->encode(read_text_file(prompt_file, "--prompt-file"));
-    tokens.insert(tokens.end(), text.begin(), text.end());
+    if (!tokenizer) throw InputError(model_path + ": no tokenizer found beside the model; use --tokens-file");
+    tokens = encode_prompt(*tokenizer, read_text_file(prompt_file, "--prompt-file"), model.config.bos_token_id,
+                           !no_bos);
   }
   std::optional<KeptSetsFile> kept;
   if (!kept_path.empty()) {

@@ -22,5 +22,6 @@ int cmd_analyze(const Args& args);
 int cmd_plot(const Args& args);
 int cmd_bench(const Args& args);
 int cmd_evaluate(const Args& args);
+int cmd_tokenize(const Args& args);
 
 }  // namespace kvsim::cli

@@ -40,6 +40,7 @@ const std::map<std::string, std::pair<Fn, const char*>>& command_table() {
       {"analyze", {cmd_analyze, "PCA key diversity and distinctiveness-vs-attention correlation of a dump; tidy CSVs"}},
       {"plot", {cmd_plot, "draw figures (PNG + SVG) from results.csv, analyze or evaluate CSVs: recall, layer-error, heatmap, pca, diversity, validity"}},
       {"capture", {cmd_capture, "run a real Llama-family checkpoint on CPU and record a kvdump v1 file"}},
+      {"tokenize", {cmd_tokenize, "text -> token ids (or --decode ids -> text) with a tokenizer.json, as capture does"}},
       {"evaluate", {cmd_evaluate, "run a checkpoint with each policy's compressed cache: next-token KL vs the offline metrics"}},
   };
   return table;
