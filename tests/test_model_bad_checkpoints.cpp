@@ -149,7 +149,7 @@ TEST(ModelCheckpoint, TinyF32CheckpointLoadsInPlaceAndRuns) {
   EXPECT_EQ(model.config.head_dim, 4);
   EXPECT_EQ(model.weights.lm_head, model.weights.token_embedding) << "tied embeddings share one tensor";
   EXPECT_EQ(model.storage->widened.size(), 0u) << "fp32 weights are used from the memory map, not copied";
-  EXPECT_EQ(model.weights.layers[1].wk[5], ckpt.tensors["model.layers.1.self_attn.k_proj.weight"].values[5]);
+  EXPECT_EQ(model.weights.layers[1].wk.at(5), ckpt.tensors["model.layers.1.self_attn.k_proj.weight"].values[5]);
   const auto logits = run_tokens(model, {1, 5, 7});
   ASSERT_EQ(logits.size(), 16u);
   for (float x : logits) EXPECT_TRUE(std::isfinite(x));
@@ -163,7 +163,7 @@ TEST(ModelCheckpoint, Bf16AndF16AreWidenedExactly) {
     TinyCheckpoint ckpt;
     for (auto& [name, t] : ckpt.tensors) t.dtype = dtype;
     const LoadedModel model = load_model(ckpt.write(dir, dtype));
-    EXPECT_EQ(model.weights.layers[0].w_up[7], reference.tensors["model.layers.0.mlp.up_proj.weight"].values[7]) << dtype;
+    EXPECT_EQ(model.weights.layers[0].w_up.at(7), reference.tensors["model.layers.0.mlp.up_proj.weight"].values[7]) << dtype;
     EXPECT_EQ(run_tokens(model, {1, 3, 9, 4}), expected) << dtype << " weights are exact widenings of the f32 ones";
   }
 }
@@ -291,7 +291,7 @@ TEST(ModelCheckpoint, Llama2cNegativeVocabMeansSeparateClassifier) {
   EXPECT_EQ(model.config.rope_pairing, RopePairing::interleaved);
   EXPECT_NE(model.weights.lm_head, model.weights.token_embedding);
   // The classifier is the last V*D floats, after the skipped freq_cis tables.
-  EXPECT_EQ(model.weights.lm_head[0], values[n_floats - V * D]);
+  EXPECT_EQ(model.weights.lm_head.at(0), values[n_floats - V * D]);
   EXPECT_EQ(model.weights.final_norm[0], values[n_floats - V * D - S * hd - D]);
   EXPECT_EQ(run_tokens(model, {1, 2}).size(), static_cast<std::size_t>(V));
 }
@@ -356,7 +356,7 @@ TEST(ModelCheckpoint, MaxLayersRunsATruncatedModelOnPurpose) {
   const LoadedModel first = load_model(path, 1);
   EXPECT_EQ(first.config.n_layers, 1);
   EXPECT_EQ(first.weights.layers.size(), 1u);
-  EXPECT_EQ(first.weights.layers[0].wq[5], full.weights.layers[0].wq[5]);
+  EXPECT_EQ(first.weights.layers[0].wq.at(5), full.weights.layers[0].wq.at(5));
   EXPECT_MENTIONS(error_of([&] { load_model(path, 3); }), "--max-layers 3");
 
   std::ofstream(dir.file("ids.txt")) << "1 2 3 4";

@@ -39,13 +39,14 @@ TEST_P(ModelGreedy, FromBosReproducesDocumentedTokens) {
     EXPECT_EQ(t.k.shape(0), static_cast<std::size_t>(model.config.n_kv_heads));
     ASSERT_TRUE(t.hidden_norm.has_value());
     ASSERT_TRUE(t.o_proj.has_value());
-    EXPECT_EQ((*t.o_proj)(1, 2), model.weights.layers[l].wo[1 * model.config.q_dim() + 2]);
+    EXPECT_EQ((*t.o_proj)(1, 2), model.weights.layers[l].wo.at(1 * model.config.q_dim() + 2));
   }
   // The hidden state entering layer 0 is the token embedding.
   const LayerTensors first = result.layer_tensors(model, 0);
   for (int t = 0; t < T; ++t) {
     double sum_sq = 0;
-    const float* row = model.weights.token_embedding + static_cast<std::size_t>(result.tokens[t]) * model.config.hidden_size;
+    std::vector<float> row(model.config.hidden_size);
+    model.weights.token_embedding.widen_rows(result.tokens[t], 1, model.config.hidden_size, row.data());
     for (int i = 0; i < model.config.hidden_size; ++i) sum_sq += row[i] * row[i];
     EXPECT_NEAR((*first.hidden_norm)(t), std::sqrt(sum_sq), 1e-5 * std::sqrt(sum_sq));
   }

@@ -75,9 +75,9 @@ LoadedModel load_hf_model(const std::string& directory, int max_layers) {
   if (!has_embed && !(c.tie_word_embeddings && has_head))
     ckpt.tensor("model.embed_tokens.weight");  // throws "missing"
   model.weights.token_embedding =
-      ckpt.f32(has_embed ? "model.embed_tokens.weight" : "lm_head.weight", {V, D}, store);
+      ckpt.matrix(has_embed ? "model.embed_tokens.weight" : "lm_head.weight", {V, D}, store);
   if (has_head && !c.tie_word_embeddings) {
-    model.weights.lm_head = ckpt.f32("lm_head.weight", {V, D}, store);
+    model.weights.lm_head = ckpt.matrix("lm_head.weight", {V, D}, store);
   } else if (c.tie_word_embeddings) {
     model.weights.lm_head = model.weights.token_embedding;
   } else {
@@ -89,10 +89,10 @@ LoadedModel load_hf_model(const std::string& directory, int max_layers) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     LayerWeights w;
     w.attn_norm = ckpt.f32(p + "input_layernorm.weight", {D}, store);
-    w.wq = ckpt.f32(p + "self_attn.q_proj.weight", {QD, D}, store);
-    w.wk = ckpt.f32(p + "self_attn.k_proj.weight", {KD, D}, store);
-    w.wv = ckpt.f32(p + "self_attn.v_proj.weight", {KD, D}, store);
-    w.wo = ckpt.f32(p + "self_attn.o_proj.weight", {D, QD}, store);
+    w.wq = ckpt.matrix(p + "self_attn.q_proj.weight", {QD, D}, store);
+    w.wk = ckpt.matrix(p + "self_attn.k_proj.weight", {KD, D}, store);
+    w.wv = ckpt.matrix(p + "self_attn.v_proj.weight", {KD, D}, store);
+    w.wo = ckpt.matrix(p + "self_attn.o_proj.weight", {D, QD}, store);
     if (c.qkv_bias) {
       w.bq = ckpt.f32(p + "self_attn.q_proj.bias", {QD}, store);
       w.bk = ckpt.f32(p + "self_attn.k_proj.bias", {KD}, store);
@@ -104,9 +104,9 @@ LoadedModel load_hf_model(const std::string& directory, int max_layers) {
       w.k_norm = ckpt.f32(p + "self_attn.k_norm.weight", {c.head_dim}, store);
     }
     w.ffn_norm = ckpt.f32(p + "post_attention_layernorm.weight", {D}, store);
-    w.w_gate = ckpt.f32(p + "mlp.gate_proj.weight", {F, D}, store);
-    w.w_up = ckpt.f32(p + "mlp.up_proj.weight", {F, D}, store);
-    w.w_down = ckpt.f32(p + "mlp.down_proj.weight", {D, F}, store);
+    w.w_gate = ckpt.matrix(p + "mlp.gate_proj.weight", {F, D}, store);
+    w.w_up = ckpt.matrix(p + "mlp.up_proj.weight", {F, D}, store);
+    w.w_down = ckpt.matrix(p + "mlp.down_proj.weight", {D, F}, store);
     if (c.mlp_bias) {
       w.b_gate = ckpt.f32(p + "mlp.gate_proj.bias", {F}, store);
       w.b_up = ckpt.f32(p + "mlp.up_proj.bias", {F}, store);

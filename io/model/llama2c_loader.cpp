@@ -1,5 +1,7 @@
 #include "io/model/llama2c_loader.hpp"
 
+#include <type_traits>
+
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -80,19 +82,19 @@ LoadedModel load_llama2c_model(const std::string& bin_path, int max_layers) {
   };
   ModelWeights& w = model.weights;
   w.layers.resize(L);
-  w.token_embedding = take(V * D);
+  w.token_embedding = f32_matrix(take(V * D));
   for (auto& lw : w.layers) lw.attn_norm = take(D);
-  for (auto& lw : w.layers) lw.wq = take(QD * D);
-  for (auto& lw : w.layers) lw.wk = take(KD * D);
-  for (auto& lw : w.layers) lw.wv = take(KD * D);
-  for (auto& lw : w.layers) lw.wo = take(D * QD);
+  for (auto& lw : w.layers) lw.wq = f32_matrix(take(QD * D));
+  for (auto& lw : w.layers) lw.wk = f32_matrix(take(KD * D));
+  for (auto& lw : w.layers) lw.wv = f32_matrix(take(KD * D));
+  for (auto& lw : w.layers) lw.wo = f32_matrix(take(D * QD));
   for (auto& lw : w.layers) lw.ffn_norm = take(D);
-  for (auto& lw : w.layers) lw.w_gate = take(F * D);  // w1
-  for (auto& lw : w.layers) lw.w_down = take(D * F);  // w2
-  for (auto& lw : w.layers) lw.w_up = take(F * D);    // w3
+  for (auto& lw : w.layers) lw.w_gate = f32_matrix(take(F * D));  // w1
+  for (auto& lw : w.layers) lw.w_down = f32_matrix(take(D * F));  // w2
+  for (auto& lw : w.layers) lw.w_up = f32_matrix(take(F * D));    // w3
   w.final_norm = take(D);
   take(seq * hd);  // legacy freq_cis tables, unused (RoPE is computed)
-  w.lm_head = c.tie_word_embeddings ? w.token_embedding : take(V * D);
+  w.lm_head = c.tie_word_embeddings ? w.token_embedding : f32_matrix(take(V * D));
 
   model.checkpoint_layers = c.n_layers;
   if (max_layers > 0) {
@@ -102,8 +104,9 @@ LoadedModel load_llama2c_model(const std::string& bin_path, int max_layers) {
     c.n_layers = max_layers;
     w.layers.resize(static_cast<std::size_t>(max_layers));
   }
-  auto check = [&](const float* values, std::size_t n, const std::string& what) {
-    checked_finite(values, n, what, bin_path);
+  auto check = [&](auto values, std::size_t n, const std::string& what) {
+    if constexpr (std::is_same_v<decltype(values), WeightMatrix>) checked_finite(values.as_f32(), n, what, bin_path);
+    else checked_finite(values, n, what, bin_path);
   };
   check(w.token_embedding, V * D, "token_embedding_table");
   check(w.final_norm, D, "rms_final_weight");

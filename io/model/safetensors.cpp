@@ -10,17 +10,6 @@
 
 namespace kvsim {
 
-const char* dtype_name(WeightDType dtype) {
-  switch (dtype) {
-    case WeightDType::f32: return "F32";
-    case WeightDType::f16: return "F16";
-    case WeightDType::bf16: return "BF16";
-  }
-  return "?";
-}
-
-std::size_t dtype_size(WeightDType dtype) { return dtype == WeightDType::f32 ? 4 : 2; }
-
 std::size_t SafetensorsTensor::numel() const {
   std::size_t n = 1;
   for (auto dim : shape) n *= static_cast<std::size_t>(dim);

@@ -12,13 +12,9 @@
 #include <vector>
 
 #include "io/model/mapped_file.hpp"
+#include "io/model/weight_matrix.hpp"
 
 namespace kvsim {
-
-enum class WeightDType { f32, f16, bf16 };
-
-const char* dtype_name(WeightDType dtype);
-std::size_t dtype_size(WeightDType dtype);
 
 struct SafetensorsTensor {
   std::string name;

@@ -124,6 +124,33 @@ const float* SafetensorsCheckpoint::f32(const std::string& name,
   return checked_finite(t, out.data());
 }
 
+WeightMatrix SafetensorsCheckpoint::matrix(const std::string& name, const std::vector<std::int64_t>& expected_shape,
+                                           WeightStorage& storage) const {
+  const SafetensorsTensor& t = tensor(name);
+  if (t.dtype == WeightDType::f32) return f32_matrix(f32(name, expected_shape, storage));
+  if (t.shape != expected_shape) {
+    throw InputError(t.file + ": tensor '" + name + "' has shape " + t.shape_string() + ", expected " +
+                     shape_string(expected_shape) + " from config.json");
+  }
+  const std::size_t n = t.numel();
+  const std::uint16_t* bits = reinterpret_cast<const std::uint16_t*>(t.bytes);
+  if (reinterpret_cast<std::uintptr_t>(t.bytes) % alignof(std::uint16_t) != 0) {
+    std::vector<std::uint16_t>& copy = storage.realigned.emplace_back(n);
+    std::memcpy(copy.data(), t.bytes, n * sizeof(std::uint16_t));
+    bits = copy.data();
+  }
+  // All-ones exponent: Inf or NaN (bf16: 8 bits at 0x7f80; f16: 5 at 0x7c00).
+  const std::uint16_t exponent = t.dtype == WeightDType::bf16 ? 0x7f80 : 0x7c00;
+  for (std::size_t i = 0; i < n; ++i) {
+    if ((bits[i] & exponent) == exponent) {
+      const float value = t.dtype == WeightDType::bf16 ? bfloat16_to_float(bits[i]) : half_to_float(bits[i]);
+      throw InputError(t.file + ": tensor '" + t.name + "' has a non-finite value (" + nonfinite_name(value) +
+                       ") at index " + std::to_string(i));
+    }
+  }
+  return {bits, t.dtype};
+}
+
 void SafetensorsCheckpoint::retain_in(WeightStorage& storage) const {
   for (const auto& file : files_) storage.keep_alive.push_back(file);
 }

@@ -27,6 +27,10 @@ class SafetensorsCheckpoint {
   // place; f16/bf16 data is widened once into `storage`.
   const float* f32(const std::string& name, const std::vector<std::int64_t>& expected_shape,
                    WeightStorage& storage) const;
+  // The same for a matrix, left in its own dtype inside the memory map
+  // (copied only when misaligned); every value checked finite.
+  WeightMatrix matrix(const std::string& name, const std::vector<std::int64_t>& expected_shape,
+                      WeightStorage& storage) const;
 
   // Keeps the memory maps alive for as long as `storage` lives.
   void retain_in(WeightStorage& storage) const;

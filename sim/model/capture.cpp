@@ -105,7 +105,7 @@ void check_request(const ModelConfig& c, const CaptureRequest& request) {
 Matrix o_proj_of(const LoadedModel& model, int layer) {
   const ModelConfig& c = model.config;
   Matrix wo = Matrix::from_shape({static_cast<std::size_t>(c.hidden_size), static_cast<std::size_t>(c.q_dim())});
-  std::copy_n(model.weights.layers[layer].wo, wo.size(), wo.data());
+  model.weights.layers[layer].wo.widen_rows(0, static_cast<std::size_t>(c.hidden_size), c.q_dim(), wo.data());
   return wo;
 }
 

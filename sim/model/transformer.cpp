@@ -13,9 +13,33 @@ namespace kvsim {
 
 namespace {
 
+// A 16-bit weight is widened this many floats at a time (64 MiB): bounded
+// scratch, and each block's GEMM still large enough to run at sgemm speed.
+constexpr std::size_t kWidenBlockFloats = std::size_t(16) << 20;
+
+// Calls product(rows, first_row, block) for consecutive row blocks of a
+// [out, in] 16-bit weight, `block` being its widened float32 rows.
+template <typename Product>
+void for_widened_blocks(const WeightMatrix& weight, int in, int out, Product product) {
+  const int block_rows = static_cast<int>(std::clamp<std::size_t>(kWidenBlockFloats / in, 1, out));
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<std::size_t>(block_rows) * in);
+  for (int first = 0; first < out; first += block_rows) {
+    const int rows = std::min(block_rows, out - first);
+    weight.widen_rows(first, rows, in, scratch.data());
+    product(rows, first, scratch.data());
+  }
+}
+
 // y[n, out] = x[n, in] · W[out, in]^T (+ bias): an HF nn.Linear on n rows.
-void linear(const float* x, int n, int in, const float* weight, int out, const float* bias, float* y) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, weight, in, 0.0f, y, out);
+void linear(const float* x, int n, int in, const WeightMatrix& weight, int out, const float* bias, float* y) {
+  if (const float* w = weight.as_f32()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+  } else {
+    for_widened_blocks(weight, in, out, [&](int rows, int first, const float* block) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, rows, in, 1.0f, x, in, block, in, 0.0f, y + first, out);
+    });
+  }
   if (bias) {
     for (int r = 0; r < n; ++r)
       for (int c = 0; c < out; ++c) y[static_cast<std::size_t>(r) * out + c] += bias[c];
@@ -179,8 +203,7 @@ std::vector<float> embed(const ModelConfig& config, const ModelWeights& weights,
     if (tokens[r] < 0 || tokens[r] >= config.vocab_size)
       throw InputError("token id " + std::to_string(tokens[r]) + " is outside the vocabulary [0, " +
                        std::to_string(config.vocab_size) + ")");
-    std::memcpy(&x[r * static_cast<std::size_t>(D)], weights.token_embedding + static_cast<std::size_t>(tokens[r]) * D,
-                D * sizeof(float));
+    weights.token_embedding.widen_rows(static_cast<std::size_t>(tokens[r]), 1, D, &x[r * static_cast<std::size_t>(D)]);
   }
   return x;
 }
@@ -224,8 +247,14 @@ std::vector<float> Transformer::forward(const std::vector<int>& tokens, ForwardO
   // Logits of the last token only: that is all greedy decoding needs.
   std::vector<float> last(D), logits(config_.vocab_size);
   rms_norm(&x[(N - 1) * D], 1, D, weights_.final_norm, config_.rms_norm_eps, last.data());
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, config_.vocab_size, D, 1.0f, weights_.lm_head, D, last.data(), 1, 0.0f,
-              logits.data(), 1);
+  if (const float* head = weights_.lm_head.as_f32()) {
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, config_.vocab_size, D, 1.0f, head, D, last.data(), 1, 0.0f,
+                logits.data(), 1);
+  } else {
+    for_widened_blocks(weights_.lm_head, D, config_.vocab_size, [&](int rows, int first, const float* block) {
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, D, 1.0f, block, D, last.data(), 1, 0.0f, logits.data() + first, 1);
+    });
+  }
   position_ += n;
   return logits;
 }
