@@ -29,6 +29,33 @@ inline float half_to_float(std::uint16_t h) {
   return f;
 }
 
+// half_to_float over an array, written without branches so the compiler
+// vectorises it (SSE2 is enough): a dump's f16 layers are widened at memory
+// speed instead of ~1.8 ns per value. Bit-identical to half_to_float for all
+// 65536 patterns, NaN payloads included (test Half.ArrayWideningEqualsScalar).
+inline void widen_halves(const std::uint16_t* in, float* out, std::size_t n) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t h = in[i];
+    const std::uint32_t shifted = (h & 0x7fffu) << 13;  // exponent and mantissa in float position
+    const std::uint32_t exponent = shifted & 0x0f800000u;
+    std::uint32_t bits = shifted + ((127u - 15u) << 23);
+    // Masks, not branches or ?: (either keeps the loop from vectorising).
+    const std::uint32_t special = 0u - static_cast<std::uint32_t>(exponent == 0x0f800000u);
+    const std::uint32_t tiny = 0u - static_cast<std::uint32_t>(exponent == 0u);
+    bits += special & ((128u - 16u) << 23);  // Inf/NaN: exponent to 255
+    // Zero and subnormals: 2^-14 * 0.m, formed exactly as (1.m * 2^-14) - 2^-14.
+    std::uint32_t subnormal_bits = bits + (1u << 23);
+    float subnormal;
+    std::memcpy(&subnormal, &subnormal_bits, sizeof subnormal);
+    subnormal -= 6.103515625e-05f;  // 2^-14
+    std::memcpy(&subnormal_bits, &subnormal, sizeof subnormal_bits);
+    bits = (subnormal_bits & tiny) | (bits & ~tiny);
+    bits |= (h & 0x8000u) << 16;
+    std::memcpy(out + i, &bits, sizeof bits);
+  }
+}
+
 // bfloat16 is the upper half of an IEEE binary32: widening is exact.
 inline float bfloat16_to_float(std::uint16_t bits) {
   const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;

@@ -1,5 +1,8 @@
 #include "io/kvdump.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -12,7 +15,9 @@
 #include "io/hdf5_attributes.hpp"
 #include "io/errors.hpp"
 #include "io/half.hpp"
+#include "io/hdf5_chunk_reader.hpp"
 #include "io/hdf5_handle.hpp"
+#include "io/layer_memory.hpp"
 #include "io/regular_file.hpp"
 #include "io/watchdog.hpp"
 
@@ -223,11 +228,13 @@ struct DumpReader::Impl {
   H5Id file;
   DumpAttrs attrs;
   std::uintmax_t size = 0;
+  int fd = -1;  // the same file, for read_row_chunks' preads
   std::vector<std::map<std::string, DatasetInfo>> layers;  // validated datasets per layer
 
   // Closing a corrupt file can crash libhdf5 too (it frees what it misread),
   // also when the constructor's validation has just thrown: guarded like a read.
   ~Impl() {
+    if (fd >= 0) ::close(fd);
     if (!file.valid()) return;
     std::lock_guard<std::mutex> lock(hdf5_mutex());
     const WatchdogGuard watchdog(60, path + ": closing the HDF5 file");
@@ -253,6 +260,7 @@ DumpReader::DumpReader(const std::string& path) : impl_(std::make_unique<Impl>()
   impl_->file = H5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (!impl_->file.valid())
     throw InputError(path + ": cannot open HDF5 file (truncated or corrupt?)");
+  impl_->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // -1: every read goes through H5Dread
   hid_t f = impl_->file.get();
   DumpAttrs& a = impl_->attrs;
   a.version = checked_int(read_int_attribute(f, "kvdump_version", path), "kvdump_version", path);
@@ -358,13 +366,19 @@ void DumpReader::Impl::read_floats(const std::string& dataset, const std::vector
     throw InputError(path + ": " + dataset + ": invalid selection");
   H5Id memspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), H5Sclose);
   H5Id file_type(H5Dget_type(ds.get()), H5Tclose);
+  prefer_huge_pages(out, static_cast<std::size_t>(n) * sizeof(float));
+  H5Id native_half = make_half_type();
+  const bool is_f32 = H5Tequal(file_type.get(), H5T_NATIVE_FLOAT) > 0;
+  const bool is_f16 = H5Tequal(file_type.get(), native_half.get()) > 0;
+  if ((is_f32 || is_f16) && read_row_chunks(ds.get(), fd, size, is_f32 ? StoredFloat::f32 : StoredFloat::f16, start,
+                                            count, out, path + ": " + dataset))
+    return;
   herr_t status;
   if (H5Tget_class(file_type.get()) == H5T_FLOAT && H5Tget_size(file_type.get()) == 2) {
     // Read the raw halves (no HDF5 conversion) and widen them ourselves: see io/half.hpp.
     std::vector<std::uint16_t> raw(static_cast<std::size_t>(n));
-    H5Id native_half = make_half_type();
     status = H5Dread(ds.get(), native_half.get(), memspace.get(), filespace.get(), H5P_DEFAULT, raw.data());
-    for (std::size_t i = 0; i < raw.size(); ++i) out[i] = half_to_float(raw[i]);
+    widen_halves(raw.data(), out, raw.size());
   } else {
     status = H5Dread(ds.get(), H5T_NATIVE_FLOAT, memspace.get(), filespace.get(), H5P_DEFAULT, out);
   }
@@ -389,6 +403,14 @@ bool DumpReader::has_o_proj() const {
 
 std::string DumpReader::dtype_name(int layer, const std::string& name) const {
   return float_dtype_name(impl_->info(layer, name));
+}
+
+std::uint64_t DumpReader::stored_bytes(int layer, const std::string& name) const {
+  if (!has(layer, name)) return 0;
+  const DatasetInfo& info = impl_->info(layer, name);
+  std::uint64_t n = info.type_size;
+  for (std::size_t dim : info.dims) n *= dim;
+  return n;
 }
 
 std::vector<std::size_t> DumpReader::shape(int layer, const std::string& name) const {

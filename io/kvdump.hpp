@@ -81,6 +81,8 @@ class DumpReader {
   bool has_o_proj() const;  // in every layer
   std::string dtype_name(int layer, const std::string& name) const;  // float32 / float16
   std::vector<std::size_t> shape(int layer, const std::string& name) const;
+  // Bytes the dataset occupies as stored (elements x 4 or 2); 0 when absent.
+  std::uint64_t stored_bytes(int layer, const std::string& name) const;
 
   std::vector<int> tokens() const;
   std::vector<std::string> token_text() const;  // empty when absent

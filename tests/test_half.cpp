@@ -21,6 +21,21 @@ hid_t half_type() {
   return t;
 }
 
+TEST(Half, ArrayWideningEqualsScalar) {
+  std::vector<std::uint16_t> halves(65536 + 7);  // + a tail the vector loop does alone
+  for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<std::uint16_t>(i * 40503u);
+  for (std::size_t i = 0; i < 65536; ++i) halves[i] = static_cast<std::uint16_t>(i);
+  std::vector<float> wide(halves.size());
+  widen_halves(halves.data(), wide.data(), halves.size());
+  for (std::size_t i = 0; i < halves.size(); ++i) {
+    const float scalar = half_to_float(halves[i]);
+    std::uint32_t a, b;
+    std::memcpy(&a, &wide[i], 4);
+    std::memcpy(&b, &scalar, 4);
+    ASSERT_EQ(a, b) << "bits " << halves[i];
+  }
+}
+
 TEST(Half, WideningMatchesHdf5OnAllBitPatterns) {
   std::vector<std::uint16_t> halves(65536);
   for (std::size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<std::uint16_t>(i);

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "io/errors.hpp"
+#include "io/half.hpp"
 #include "io/kvdump.hpp"
 #include "tests/support.hpp"
 
@@ -121,6 +122,34 @@ TEST(KvDump, PartialReadsEqualSlicesOfFullRead) {
       for (int i = 0; i < a.head_dim; ++i) ASSERT_EQ(range(g, t - 7, i), full.k(g, t, i));
   EXPECT_THROW(r.read_slice(1, "q", 0, 5, 0, 4), InputError);
   EXPECT_THROW(r.read_layer(2), InputError);
+}
+
+TEST(KvDump, ChunkReadsMatchTheWrittenValuesAcrossChunkEdges) {
+  // 2500 tokens: chunks of 1024 tokens, the last one partly filled, so
+  // io/hdf5_chunk_reader.cpp's pread path crosses chunk edges and stops inside
+  // the last chunk; every value must be the one written (f16: its rounding).
+  DumpAttrs a = small_attrs();
+  a.n_tokens = 2500;
+  a.context_len = 2400;
+  for (StorageType storage : {StorageType::f32, StorageType::f16}) {
+    ScratchDir dir;
+    write_formula_dump(dir.file("d.h5"), a, storage);
+    DumpReader r(dir.file("d.h5"));
+    auto stored = [&](float x) { return storage == StorageType::f32 ? x : half_to_float(float_to_half(x)); };
+    const LayerTensors want = formula_layer(a, 1);
+    const LayerTensors got = r.read_layer(1);
+    for (std::size_t i = 0; i < want.q.size(); ++i) ASSERT_EQ(got.q.data()[i], stored(want.q.data()[i])) << i;
+    for (std::size_t i = 0; i < want.v.size(); ++i) ASSERT_EQ(got.v.data()[i], stored(want.v.data()[i])) << i;
+    for (std::size_t i = 0; i < want.o_proj->size(); ++i)
+      ASSERT_EQ(got.o_proj->data()[i], stored(want.o_proj->data()[i])) << i;
+    for (const auto& [t0, t1] : {std::pair{1000, 2100}, std::pair{2047, 2500}, std::pair{3, 5}}) {
+      const Tensor3 slice = r.read_slice(1, "q", 1, 3, t0, t1);
+      for (int h = 1; h < 3; ++h)
+        for (int t = t0; t < t1; ++t)
+          for (int i = 0; i < a.head_dim; ++i) ASSERT_EQ(slice(h - 1, t - t0, i), stored(want.q(h, t, i))) << t;
+    }
+    EXPECT_EQ(r.stored_bytes(1, "q"), 4u * 2500 * 8 * (storage == StorageType::f32 ? 4 : 2));
+  }
 }
 
 TEST(KvDump, UnfinishedWriterLeavesNoFile) {

@@ -1,5 +1,6 @@
 #include "io/model/weight_matrix.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "io/half.hpp"
@@ -35,8 +36,10 @@ void WeightMatrix::widen_rows(std::size_t first, std::size_t count, std::size_t 
 #pragma omp parallel for schedule(static) if (total > (1 << 20))
     for (long long i = 0; i < total; ++i) out[i] = bfloat16_to_float(bits[i]);
   } else {
+    constexpr long long kBlock = 1 << 16;
 #pragma omp parallel for schedule(static) if (total > (1 << 20))
-    for (long long i = 0; i < total; ++i) out[i] = half_to_float(bits[i]);
+    for (long long i = 0; i < total; i += kBlock)
+      widen_halves(bits + i, out + i, static_cast<std::size_t>(std::min(kBlock, total - i)));
   }
 }
 

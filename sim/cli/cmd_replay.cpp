@@ -206,12 +206,15 @@ nlohmann::json budgets_json(const SweepSpec& spec, const SweepResult* lone) {
 
 // Where the time went, summed over the dumps (and, under MPI, over the ranks).
 struct StepTimes {
-  double read = 0, future = 0, prepass = 0, future_flops = 0;
+  double read = 0, future = 0, prepass = 0, future_flops = 0, read_io = 0, read_checks = 0, read_bytes = 0;
   std::vector<double> select, metrics, gemm_flops, gemm_seconds;  // [item]
   long computed = 0;                                              // units this process computed
   void add(const SweepResult& res) {
     computed += res.units_computed;
     read += res.read_seconds;
+    read_io += res.read_io_seconds;
+    read_checks += res.read_check_seconds;
+    read_bytes += static_cast<double>(res.read_bytes);
     future += res.future_seconds;
     future_flops += res.future_flops;
     prepass += res.prepass_seconds;
@@ -225,24 +228,28 @@ struct StepTimes {
     }
   }
   std::vector<double> flat() const {
-    std::vector<double> v = {read, future, prepass, future_flops};
+    std::vector<double> v = {read, future, prepass, future_flops, read_io, read_checks, read_bytes};
     for (const auto* part : {&select, &metrics, &gemm_flops, &gemm_seconds}) v.insert(v.end(), part->begin(), part->end());
     return v;
   }
   // The sum over ranks of gathered flat() vectors.
   void add_flat(const std::vector<double>& all, std::size_t n_items) {
-    const std::size_t w = 4 + 4 * n_items;
+    constexpr std::size_t kScalars = 7;
+    const std::size_t w = kScalars + 4 * n_items;
     for (auto* v : {&select, &metrics, &gemm_flops, &gemm_seconds}) v->resize(n_items, 0.0);
     for (std::size_t at = 0; at + w <= all.size(); at += w) {
       read += all[at];
       future += all[at + 1];
       prepass += all[at + 2];
       future_flops += all[at + 3];
+      read_io += all[at + 4];
+      read_checks += all[at + 5];
+      read_bytes += all[at + 6];
       for (std::size_t i = 0; i < n_items; ++i) {
-        select[i] += all[at + 4 + i];
-        metrics[i] += all[at + 4 + n_items + i];
-        gemm_flops[i] += all[at + 4 + 2 * n_items + i];
-        gemm_seconds[i] += all[at + 4 + 3 * n_items + i];
+        select[i] += all[at + kScalars + i];
+        metrics[i] += all[at + kScalars + n_items + i];
+        gemm_flops[i] += all[at + kScalars + 2 * n_items + i];
+        gemm_seconds[i] += all[at + kScalars + 3 * n_items + i];
       }
     }
   }
@@ -263,6 +270,17 @@ struct StepTimes {
     }
     nlohmann::json out = {{"read", read}, {"future_attention", future}, {"model_wide_prepass", prepass}, {"items", per}};
     out["future_attention_gflop"] = future_flops * 1e-9;
+    if (future > 0 && future_flops > 0) {
+      // Wall-clock rate with every thread at work, against every thread's sgemm.
+      out["future_attention_gflops"] = future_flops / future * 1e-9;
+      if (sgemm_per_thread > 0)
+        out["future_attention_vs_sgemm"] = future_flops / future * 1e-9 / (sgemm_per_thread * omp_get_max_threads());
+    }
+    // The read stage's roofline: bytes as stored, and the two halves of its time.
+    out["read_bytes"] = read_bytes;
+    out["read_io"] = read_io;
+    out["read_checks"] = read_checks;
+    if (read_io > 0) out["read_io_gb_per_s"] = read_bytes / read_io * 1e-9;
     out["sgemm_gflops_per_thread"] = sgemm_per_thread;
     return out;
   }

@@ -3,7 +3,6 @@
 #include <H5public.h>
 
 #include <csignal>
-#include <malloc.h>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/crash_guard.hpp"
+#include "io/layer_memory.hpp"
 #include "sim/run/mpi_world.hpp"
 #include "sim/run/version.hpp"
 #include "io/errors.hpp"
@@ -111,12 +111,7 @@ int main(int argc, char** argv) {
   // mid-write, leaving its temporary file; ignored, the write fails with EFBIG
   // and ends like a full disk: one line, exit 1, temporary file removed.
   std::signal(SIGXFSZ, SIG_IGN);
-  // Each layer's tensors (hundreds of MB) are freed and allocated again for
-  // the next layer; from mmap each time, every 4 KiB page faults and is
-  // zeroed anew. From the heap, kept (not trimmed) between layers, the
-  // memory is reused: the peak is one layer either way.
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  kvsim::keep_freed_layers_in_heap();
   if (argc < 2) {
     print_usage(std::cerr);
     return 2;

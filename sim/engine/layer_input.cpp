@@ -1,5 +1,6 @@
 #include "sim/engine/layer_input.hpp"
 
+#include <chrono>
 #include <numeric>
 #include <string>
 
@@ -9,8 +10,22 @@
 namespace kvsim {
 
 FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int layer,
-                         bool allow_nonfinite, std::vector<SkippedUnit>& skipped, bool q_pre_rope) {
+                         bool allow_nonfinite, std::vector<SkippedUnit>& skipped, bool q_pre_rope,
+                         LayerLoadStats* stats) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   LayerTensors x = source.read_layer(layer, q_pre_rope);
+  const auto t1 = Clock::now();
+  struct ChecksTimer {  // every return below counts as the end of the checks
+    LayerLoadStats* stats;
+    Clock::time_point t0, t1;
+    ~ChecksTimer() {
+      if (!stats) return;
+      stats->io_seconds += std::chrono::duration<double>(t1 - t0).count();
+      stats->check_seconds += std::chrono::duration<double>(Clock::now() - t1).count();
+    }
+  } timer{stats, t0, t1};
+  if (stats) stats->bytes += source.stored_bytes(layer, q_pre_rope);
   check_layer_shapes(x, geom, layer);
   std::vector<std::string> bad = find_nonfinite(x, geom, layer);
   const std::vector<std::string> overflow = find_logit_overflow(x, geom, layer);

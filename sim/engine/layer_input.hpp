@@ -10,7 +10,13 @@
 
 namespace kvsim {
 
+struct LayerLoadStats {
+  double io_seconds = 0;     // source.read_layer: storage -> float32 tensors
+  double check_seconds = 0;  // shape, NaN/Inf and overflow checks, exact rescale
+  std::uint64_t bytes = 0;   // as stored
+};
+
 FilteredLayer load_layer(const LayerSource& source, const LayerGeom& geom, int layer, bool allow_nonfinite,
-                         std::vector<SkippedUnit>& skipped, bool q_pre_rope = false);
+                         std::vector<SkippedUnit>& skipped, bool q_pre_rope = false, LayerLoadStats* stats = nullptr);
 
 }  // namespace kvsim

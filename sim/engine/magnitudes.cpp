@@ -19,6 +19,7 @@ Largest largest_row(const Tensor3& t, int h0, int h1, int T, int d) {
     for (int j = 0; j < T; ++j) {
       const float* p = t.data() + (std::size_t(h) * T + j) * d;
       double s = 0;
+#pragma omp simd reduction(+ : s)
       for (int c = 0; c < d; ++c) s += double(p[c]) * p[c];
       if (std::sqrt(s) > out.norm) out = {std::sqrt(s), h, j};
     }
@@ -33,11 +34,15 @@ std::string sci(double v) {
 
 template <class Array>
 void rescale(Array& a) {
+  float* p = a.data();
+  const long long n = static_cast<long long>(a.size());
   float mx = 0;
-  for (float v : a) mx = std::max(mx, std::fabs(v));
+#pragma omp parallel for simd reduction(max : mx) schedule(static)
+  for (long long i = 0; i < n; ++i) mx = std::max(mx, std::fabs(p[i]));
   if (mx == 0 || (mx <= 0x1p20f && mx >= 0x1p-20f)) return;
   const int shift = -std::ilogb(mx);  // largest magnitude becomes [1, 2)
-  for (auto& v : a) v = std::ldexp(v, shift);
+#pragma omp parallel for schedule(static)
+  for (long long i = 0; i < n; ++i) p[i] = std::ldexp(p[i], shift);
 }
 
 }  // namespace
@@ -49,6 +54,7 @@ std::vector<std::string> find_logit_overflow(const LayerTensors& x, const LayerG
   const double scale = std::max(1.0, std::fabs(double(g.scale)));
   const std::string base = "/layers/" + std::to_string(layer) + "/";
   std::vector<std::string> out(g.G);
+#pragma omp parallel for schedule(dynamic)
   for (int kv = 0; kv < g.G; ++kv) {
     const Largest k = largest_row(x.k, kv, kv + 1, g.T, g.d);
     const Largest q = largest_row(x.q, kv * g.r, (kv + 1) * g.r, g.T, g.d);

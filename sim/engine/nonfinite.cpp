@@ -25,6 +25,8 @@ std::vector<std::string> find_nonfinite(const LayerTensors& x, const LayerGeom& 
   std::vector<std::string> out(g.G);
   const std::size_t T = g.T, d = g.d;
   const std::string base = "/layers/" + std::to_string(layer) + "/";
+  // Every value of the layer is scanned: one KV head's group per thread.
+#pragma omp parallel for schedule(dynamic)
   for (int kv = 0; kv < g.G; ++kv) {
     auto tensor_hit = [&](const Tensor3& t, const char* name, int head, const char* head_word) {
       const float* p = t.data() + std::size_t(head) * T * d;

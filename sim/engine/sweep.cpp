@@ -23,6 +23,13 @@ using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 }  // namespace
 
+std::uint64_t DumpLayerSource::stored_bytes(int layer, bool q_pre_rope) const {
+  std::uint64_t bytes = 0;
+  for (const char* name : {"q", "k", "v", "o_proj"}) bytes += reader_.stored_bytes(layer, name);
+  if (q_pre_rope) bytes += reader_.stored_bytes(layer, "q_pre_rope");
+  return bytes;
+}
+
 LayerTensors DumpLayerSource::read_layer(int layer, bool q_pre_rope) const {
   LayerFields f;
   f.o_proj = reader_.has(layer, "o_proj");
@@ -176,8 +183,13 @@ class SweepRun {
     }
     const auto t0 = Clock::now();
     std::vector<SkippedUnit> skipped;
-    const FilteredLayer L = load_layer(source_, plan_.geom, layer, spec_.allow_nonfinite, skipped, plan_.uses_q_pre_rope);
+    LayerLoadStats load;
+    const FilteredLayer L =
+        load_layer(source_, plan_.geom, layer, spec_.allow_nonfinite, skipped, plan_.uses_q_pre_rope, &load);
     res_.read_seconds += since(t0);
+    res_.read_io_seconds += load.io_seconds;
+    res_.read_check_seconds += load.check_seconds;
+    res_.read_bytes += load.bytes;
 
     w.ran.assign(nI_, 0);
     w.failed.resize(nI_);

@@ -27,6 +27,9 @@ class LayerSource {
   // `q_pre_rope`: also the pre-RoPE queries where the source has them (a
   // policy that uses them asks; the others do not pay for reading them).
   virtual LayerTensors read_layer(int layer, bool q_pre_rope = false) const = 0;
+  // Bytes read_layer reads from storage (for the read stage's roofline); 0
+  // for sources that hold their tensors in memory.
+  virtual std::uint64_t stored_bytes(int layer, bool q_pre_rope = false) const { return 0; }
   // Prefix for error messages about the data (the dump's path), or "".
   virtual std::string origin() const { return ""; }
 };
@@ -35,6 +38,7 @@ class DumpLayerSource : public LayerSource {
  public:
   explicit DumpLayerSource(const DumpReader& reader) : reader_(reader) {}
   const DumpAttrs& attrs() const override { return reader_.attrs(); }
+  std::uint64_t stored_bytes(int layer, bool q_pre_rope) const override;
   bool has_o_proj() const override { return reader_.has_o_proj(); }
   LayerTensors read_layer(int layer, bool q_pre_rope = false) const override;
   std::string origin() const override { return reader_.path(); }
@@ -112,6 +116,10 @@ struct SweepResult {
   // thread-seconds spent in them
   std::vector<double> select_gemm_flops, select_gemm_thread_seconds;
   double future_seconds = 0, future_flops = 0, read_seconds = 0, prepass_seconds = 0;
+  // read_seconds = read_io_seconds (storage -> float32 tensors) + read_check_seconds
+  // (NaN/Inf, logit-overflow and rescale scans); read_bytes as stored.
+  double read_io_seconds = 0, read_check_seconds = 0;
+  std::uint64_t read_bytes = 0;
   double wall_seconds = 0;
   std::vector<SkippedUnit> skipped;  // in (layer, KV head) order
   std::vector<int> budget_tokens;    // [budget] N actually used (a count above C is clamped to C)
