@@ -122,12 +122,17 @@ std::string write_tiny_tokenizer(const ScratchDir& dir, const json& post_process
   return dir.file("tiny.json");
 }
 
+// The tiny vocabulary's post-processor: <s> (id 260) before the sequence.
+json tiny_bos_template() {
+  return {{"type", "TemplateProcessing"},
+          {"single", json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                                  {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
+          {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {260}}, {"tokens", {"<s>"}}}}}}};
+}
+
 TEST(TokenizerByteLevel, MergesByRankOnATinyVocabulary) {
   ScratchDir dir;
-  const json bos_template = {{"type", "TemplateProcessing"},
-                             {"single", json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
-                                                     {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
-                             {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {260}}, {"tokens", {"<s>"}}}}}}};
+  const json bos_template = tiny_bos_template();
   HfBpeTokenizer tok(write_tiny_tokenizer(dir, bos_template));
   // Ids: bytes 0..255 (Ġ = 32), ab 256, bc 257, abc 258, Ġa 259, <s> 260.
   // "abc": b+c (rank 0) first, then a+bc (rank 2) -> abc; never ab.
@@ -145,10 +150,7 @@ TEST(TokenizerByteLevel, MergesByRankOnATinyVocabulary) {
 
 TEST(TokenizerByteLevel, PromptsGetThePostProcessorsSpecialTokensNotTheConfigBos) {
   ScratchDir dir;
-  const json bos_template = {{"type", "TemplateProcessing"},
-                             {"single", json::array({{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
-                                                     {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}})},
-                             {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {260}}, {"tokens", {"<s>"}}}}}}};
+  const json bos_template = tiny_bos_template();
   const HfBpeTokenizer with_template(write_tiny_tokenizer(dir, bos_template));
   EXPECT_EQ(encode_prompt(with_template, "ab", 7, true), (std::vector<int>{260, 256}));
   EXPECT_EQ(encode_prompt(with_template, "ab", 7, false), (std::vector<int>{256}));
