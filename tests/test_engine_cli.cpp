@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "policies/policy.hpp"
+#include "sim/engine/bench_engine.hpp"
 #include "tests/support.hpp"
 
 namespace kvsim::test {
@@ -131,6 +132,21 @@ TEST(EngineCli, BenchWithoutPoliciesRunsEveryStandalonePolicy) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* label : {"h2o", "adakv(snapkv)", "chunkkv(snapkv)", "simlayerkv", "expected_attention"})
     EXPECT_NE(r.out.find(label), std::string::npos) << label << "\n" << r.out;
+}
+
+// kvsim bench's per-policy peak RSS: the mark is reset between policies, so
+// one policy's peak does not carry into the next row.
+TEST(EngineCli, PeakRssMarkResetsBetweenPolicies) {
+  if (!reset_peak_rss()) GTEST_SKIP() << "the kernel refuses to reset the peak RSS (/proc/self/clear_refs)";
+  long with_big = 0;
+  {
+    std::vector<char> big(std::size_t(256) << 20);
+    for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = 1;  // touch every page
+    with_big = peak_rss_since_reset_kb();
+    EXPECT_GE(with_big, 256 * 1024);
+  }
+  ASSERT_TRUE(reset_peak_rss());
+  EXPECT_LT(peak_rss_since_reset_kb(), with_big - 200 * 1024) << "the 256 MiB peak was not forgotten";
 }
 
 TEST(EngineCli, BenchSmallRuns) {

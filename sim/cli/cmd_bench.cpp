@@ -62,18 +62,20 @@ int cmd_bench(const Args& args) {
   std::printf("cblas_sgemm 2048^3:                        %7.1f GFLOP/s\n", rep.square_sgemm_gflops);
   std::printf("sgemm 512^3 per thread, all threads busy: %7.1f GFLOP/s (the yardstick below)\n",
               rep.sgemm_gflops_per_thread);
-  std::printf("\n%-20s %11s %11s %11s %11s %14s %9s\n", "policy", "select [s]", "metrics [s]", "total [s]",
-              "GEMM GFLOP", "GEMM GFLOP/s/t", "vs sgemm");
+  std::printf("\n%-20s %11s %11s %11s %11s %14s %9s %10s\n", "policy", "select [s]", "metrics [s]", "total [s]",
+              "GEMM GFLOP", "GEMM GFLOP/s/t", "vs sgemm", "peak [MiB]");
   for (const auto& p : rep.policies) {
     std::printf("%-20s %11.3f %11.3f %11.3f", p.policy.c_str(), p.select_seconds, p.metric_seconds,
                 p.select_seconds + p.metric_seconds);
     if (p.select_gemm_thread_seconds > 0) {
       const double rate = p.select_gemm_flops / p.select_gemm_thread_seconds * 1e-9;
-      std::printf(" %11.2f %14.1f %8.0f%%\n", p.select_gemm_flops * 1e-9, rate,
+      std::printf(" %11.2f %14.1f %8.0f%%", p.select_gemm_flops * 1e-9, rate,
                   100.0 * rate / rep.sgemm_gflops_per_thread);
     } else {
-      std::printf(" %11s %14s %9s\n", "-", "-", "-");
+      std::printf(" %11s %14s %9s", "-", "-", "-");
     }
+    if (p.peak_rss_kb >= 0) std::printf(" %10.1f\n", p.peak_rss_kb / 1024.0);
+    else std::printf(" %10s\n", "-");
   }
   if (sweep_layers > 0) {
     const SynthConfig sc = cfg.synth();

@@ -20,6 +20,10 @@ struct BenchPolicyTiming {
   double select_seconds = 0;   // block replay (scoring + selection) for one layer
   double metric_seconds = 0;   // M1..M5 for one layer
   double select_gemm_flops = 0, select_gemm_thread_seconds = 0;  // the selection's GEMMs (gemm_tally)
+  // Peak RSS while this policy selected and was measured: the high-water mark
+  // is reset before it (/proc/self/clear_refs), so this is the layer's
+  // tensors plus this policy's own memory. -1 where the kernel refuses the reset.
+  long peak_rss_kb = -1;
 };
 
 struct BenchReport {
@@ -35,5 +39,8 @@ struct BenchReport {
 
 BenchReport run_bench(const BenchConfig& cfg);
 long peak_rss_kb();  // getrusage(RUSAGE_SELF).ru_maxrss
+// Resets the process's peak-RSS mark to its current RSS; false if refused.
+bool reset_peak_rss();
+long peak_rss_since_reset_kb();  // VmHWM of /proc/self/status, -1 if unreadable
 
 }  // namespace kvsim
