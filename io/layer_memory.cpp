@@ -10,6 +10,10 @@ namespace kvsim {
 void keep_freed_layers_in_heap() {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // One arena for every thread: a worker thread's buffers (OpenMP threads
+  // allocate their own scratch) come from the same kept heap instead of
+  // per-thread arenas that are grown, shrunk and faulted in again.
+  mallopt(M_ARENA_MAX, 1);
 }
 
 void prefer_huge_pages(void* data, std::size_t bytes) {

@@ -12,7 +12,7 @@
 
 namespace kvsim {
 namespace {
-constexpr int kQueryChunk = 256;
+constexpr int kQueryChunk = 64;
 
 class H2OPolicy : public Policy {
  public:
