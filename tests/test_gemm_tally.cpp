@@ -34,8 +34,9 @@ TEST(GemmTally, CountsTwoMnkInItsScopeAcrossParallelForAndNothingOutside) {
 }
 
 // h2o one-shot on C = 540 context tokens, G = 2 KV heads of r = 2, d = 16:
-// query chunks of 256 see the keys before their end: 256, 512 and 540 keys
-// for 256, 256 and 28 queries: 2 * G * r * d * (256*256 + 256*512 + 28*540).
+// query chunks of 64 see the keys before their end: 64, 128, ..., 512 keys
+// for eight chunks of 64 queries, then 540 keys for the last 28 queries:
+// 2 * G * r * d * (64*64*(1+2+...+8) + 28*540).
 TEST(GemmTally, SweepReportsH2oOneShotFlopsCountedOnPaper) {
   test::ScratchDir dir;
   auto r = test::run_kvsim("synth --out " + dir.file("d.h5") + " --layers 1 --heads 4 --kv-heads 2 --head-dim 16 "
@@ -46,7 +47,7 @@ TEST(GemmTally, SweepReportsH2oOneShotFlopsCountedOnPaper) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto run = nlohmann::json::parse(test::read_text(dir.file("o/run.json")));
   const auto& item = run["timing_seconds"]["items"]["h2o@64"];
-  const double want = 2.0 * 2 * 2 * 16 * (256.0 * 256 + 256.0 * 512 + 28.0 * 540);
+  const double want = 2.0 * 2 * 2 * 16 * (64.0 * 64 * 36 + 28.0 * 540);
   EXPECT_NEAR(item["select_gemm_gflop"].get<double>() * 1e9, want, 1e-9 * want);
   EXPECT_GT(item["select_gemm_vs_sgemm"].get<double>(), 0.0);
   EXPECT_GT(run["timing_seconds"]["sgemm_gflops_per_thread"].get<double>(), 0.0);
