@@ -32,7 +32,15 @@ for m in proc sys dev dev/pts; do
   mount --bind "/$m" "$rootfs/$m" && mounted+=("$rootfs/$m")
 done
 
-run() { chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+# A network that intercepts TLS (its CA named by NODE_EXTRA_CA_CERTS on the
+# host) must be trusted inside too, or npm cannot reach the registry and the
+# tokenizer reference tests skip: the CA file is copied in and named again.
+ca_env=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp "$NODE_EXTRA_CA_CERTS" "$rootfs/work/extra-ca.crt"
+  ca_env=(NODE_EXTRA_CA_CERTS=/work/extra-ca.crt)
+fi
+run() { chroot "$rootfs" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "${ca_env[@]}" \
           bash -c "cd /work/kvsim && $1"; }
 echo "== README command 1: bash scripts/run-main.sh" >&2
 run "bash scripts/run-main.sh" >"$rootfs/work/command1.log" 2>&1 || { tail -30 "$rootfs/work/command1.log"; exit 1; }
