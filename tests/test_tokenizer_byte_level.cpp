@@ -145,6 +145,11 @@ TEST(TokenizerByteLevel, MergesByRankOnATinyVocabulary) {
   EXPECT_EQ(tok.encode("<s>ab"), (std::vector<int>{260, 256}));
   EXPECT_EQ(*tok.with_special_tokens({256}), (std::vector<int>{260, 256}));
   EXPECT_EQ(tok.decode({260, 258, 258}), "abcabc");
+  // A token that ends inside a character (0xE4 opens a 3-byte sequence)
+  // decodes to U+FFFD; its display text is its own piece.
+  EXPECT_EQ(tok.decode({0xE4}), "\xef\xbf\xbd");
+  EXPECT_EQ(tok.decode({0xE4, 'a'}), "\xef\xbf\xbd" "a");
+  EXPECT_EQ(tok.token_text(0xE4), "\xc3\xa4");  // the alphabet's U+00E4
   EXPECT_EQ(tok.decode_with_special_tokens({260, 258}), "<s>abc");
 }
 
