@@ -16,6 +16,7 @@
 
 #include "io/kvdump.hpp"
 #include "io/layer_memory.hpp"
+#include "sim/engine/bench_engine.hpp"
 #include "sim/model/synth.hpp"
 
 namespace {
@@ -27,13 +28,11 @@ const std::string& dump_path() {
     if (const char* p = std::getenv("KVSIM_BENCH_DUMP")) return std::string(p);
     const std::string p = (std::filesystem::temp_directory_path() / "kvsim_bench_read.h5").string();
     if (!std::filesystem::exists(p)) {
-      SynthConfig c;
+      BenchConfig shape;  // the 32/8-head, d = 128 shape of kvsim bench
+      shape.context = 3968;
+      shape.future = 128;
+      SynthConfig c = shape.synth();
       c.n_layers = 8;
-      c.n_heads = 32;
-      c.n_kv_heads = 8;
-      c.head_dim = 128;
-      c.n_tokens = 4096;
-      c.context_len = 3968;
       write_synth_dump(c, p);
     }
     return p;

@@ -50,6 +50,13 @@ std::vector<std::string> shard_names_from_index(const fs::path& index_path) {
 }
 
 // A NaN/Inf weight makes every activation after it NaN: refused at load time.
+void require_shape(const SafetensorsTensor& t, const std::vector<std::int64_t>& expected_shape) {
+  if (t.shape != expected_shape) {
+    throw InputError(t.file + ": tensor '" + t.name + "' has shape " + t.shape_string() + ", expected " +
+                     shape_string(expected_shape) + " from config.json");
+  }
+}
+
 const float* checked_finite(const SafetensorsTensor& t, const float* values) {
   const std::size_t at = first_nonfinite(values, t.numel());
   if (at != t.numel())
@@ -103,10 +110,7 @@ const float* SafetensorsCheckpoint::f32(const std::string& name,
                                         const std::vector<std::int64_t>& expected_shape,
                                         WeightStorage& storage) const {
   const SafetensorsTensor& t = tensor(name);
-  if (t.shape != expected_shape) {
-    throw InputError(t.file + ": tensor '" + name + "' has shape " + t.shape_string() + ", expected " +
-                     shape_string(expected_shape) + " from config.json");
-  }
+  require_shape(t, expected_shape);
   const std::size_t n = t.numel();
   const bool aligned = reinterpret_cast<std::uintptr_t>(t.bytes) % alignof(float) == 0;
   if (t.dtype == WeightDType::f32 && aligned) return checked_finite(t, reinterpret_cast<const float*>(t.bytes));
@@ -128,10 +132,7 @@ WeightMatrix SafetensorsCheckpoint::matrix(const std::string& name, const std::v
                                            WeightStorage& storage) const {
   const SafetensorsTensor& t = tensor(name);
   if (t.dtype == WeightDType::f32) return f32_matrix(f32(name, expected_shape, storage));
-  if (t.shape != expected_shape) {
-    throw InputError(t.file + ": tensor '" + name + "' has shape " + t.shape_string() + ", expected " +
-                     shape_string(expected_shape) + " from config.json");
-  }
+  require_shape(t, expected_shape);
   const std::size_t n = t.numel();
   const std::uint16_t* bits = reinterpret_cast<const std::uint16_t*>(t.bytes);
   if (reinterpret_cast<std::uintptr_t>(t.bytes) % alignof(std::uint16_t) != 0) {

@@ -39,4 +39,16 @@ double sgemm_gflops_per_thread(int n) {
   return sum / threads;
 }
 
+double square_sgemm_gflops(int n, int reps) {
+  const GemmTallyScope none(nullptr);
+  std::vector<float> a(std::size_t(n) * n, 0.5f), b(std::size_t(n) * n, 0.25f), c(std::size_t(n) * n);
+  double best = 1e30;
+  for (int rep = 0; rep < std::max(1, reps); ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sgemm_nn(n, n, n, a.data(), n, b.data(), n, c.data(), n);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 2.0 * n * double(n) * n / best * 1e-9;
+}
+
 }  // namespace kvsim

@@ -34,4 +34,8 @@ class GemmTallyScope {
 // of a loaded machine (the engine's GEMMs run one per thread).
 double sgemm_gflops_per_thread(int n = 512);
 
+// The machine's sgemm rate (GFLOP/s) with BLAS's own threads: the best of
+// `reps` n x n x n products (kvsim bench, and capture's prefill yardstick).
+double square_sgemm_gflops(int n, int reps);
+
 }  // namespace kvsim

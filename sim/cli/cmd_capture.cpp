@@ -13,7 +13,7 @@
 #include "io/output_file_check.hpp"
 #include "io/regular_file.hpp"
 #include "io/text_file.hpp"
-#include "policies/kernels/blas.hpp"
+#include "policies/kernels/gemm_tally.hpp"
 #include "io/tokenizer/load_tokenizer.hpp"
 #include "sim/cli/options.hpp"
 #include "sim/run/interrupt.hpp"
@@ -134,15 +134,7 @@ int cmd_capture(const Args& args) {
     // takes ~10 ms, short enough for a scheduler hiccup to halve it).
     const double gflops = prefill_flops(c, static_cast<int>(request.prompt_tokens.size())) /
                           std::max(result.prefill_seconds, 1e-9) * 1e-9;
-    constexpr int n = 2048;
-    std::vector<float> a(std::size_t(n) * n, 0.001f), b(std::size_t(n) * n, 0.002f), out(std::size_t(n) * n);
-    double best = 1e30;
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto t0 = std::chrono::steady_clock::now();
-      sgemm_nn(n, n, n, a.data(), n, b.data(), n, out.data(), n);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    const double sgemm = 2.0 * n * double(n) * n / best * 1e-9;
+    const double sgemm = square_sgemm_gflops(2048, 5);
     std::printf("prefill: %.1f GFLOP/s, %.0f%% of this run's sgemm 2048^3 (%.1f GFLOP/s)\n", gflops,
                 100.0 * gflops / sgemm, sgemm);
   }

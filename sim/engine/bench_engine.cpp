@@ -102,17 +102,7 @@ BenchReport run_bench(const BenchConfig& cfg) {
     }
     rep.sgemm_gflops = fa.kernel_flops / rep.sgemm_seconds * 1e-9;
   }
-  {
-    const int n = 2048;
-    std::vector<float> A(std::size_t(n) * n, 0.5f), B(std::size_t(n) * n, 0.25f), Cm(std::size_t(n) * n);
-    double best = std::numeric_limits<double>::infinity();
-    for (int i = 0; i < reps; ++i) {
-      t0 = Clock::now();
-      sgemm_nn(n, n, n, A.data(), n, B.data(), n, Cm.data(), n);
-      best = std::min(best, since(t0));
-    }
-    rep.square_sgemm_gflops = 2.0 * n * double(n) * n / best * 1e-9;
-  }
+  rep.square_sgemm_gflops = square_sgemm_gflops(2048, reps);
 
   // Every policy at the budget, block B, one layer: selection and metrics timed separately.
   // Default: every policy that runs on a dump without a question: `all` and
